@@ -1,0 +1,24 @@
+"""The "Flyte Execution" extra link: the console page of the task's execution, read from XCom.
+
+The operators push the URL (XCom key ``flyte_execution_url``) before waiting or deferring, so the link works
+while the task is deferred, and for every map index of a mapped task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_flyte._compat import BaseOperatorLink, XCom
+
+XCOM_EXECUTION_URL = "flyte_execution_url"
+
+
+class FlyteExecutionLink(BaseOperatorLink):  # type: ignore[misc]
+    """Link to the Flyte console page of the execution started (or watched) by the task."""
+
+    name = "Flyte Execution"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """The console URL pushed by the task, or an empty string when there is none (yet)."""
+        url = XCom.get_value(key=XCOM_EXECUTION_URL, ti_key=ti_key)
+        return url if isinstance(url, str) else ""

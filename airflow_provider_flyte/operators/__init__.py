@@ -1,0 +1,1 @@
+"""Flyte operators for Airflow."""

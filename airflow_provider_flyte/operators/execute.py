@@ -1,0 +1,215 @@
+"""``FlyteExecuteOperator``: run a Flyte launch plan, workflow or task and return its outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_provider_flyte._compat import BaseOperator, default_deferrable
+from airflow_provider_flyte.hooks.flyte import DEFAULT_CONN_ID
+from airflow_provider_flyte.links.flyte import FlyteExecutionLink
+from airflow_provider_flyte.operators.waiting import ExecutionWaiter, flyte_errors, seconds
+
+_KINDS = ("launch_plan", "workflow", "task")
+
+
+def _check_str_map(value: Any, what: str) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError(f"{what} must be a dict of strings to strings, got {value!r}")
+    return dict(value)
+
+
+def _check_optional_str(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
+    """Execute a Flyte launch plan, workflow (its default launch plan) or task, and wait for it.
+
+    Exactly one of ``launch_plan``, ``workflow`` or ``task`` names the entity (``version`` optional: latest).
+    ``inputs`` (templated) are converted with the entity's interface before anything is created; a bad input fails
+    the task naming the input, its Flyte type and the value.
+
+    Retries never duplicate work: the execution name is derived from (dag_id, run_id, task_id, map_index), and a
+    retry attaches to its predecessor's execution if it is still running, reuses it if it succeeded, and starts a
+    new generation only if it failed. Pass ``execution_name`` to choose the base name yourself.
+
+    :param wait_for_completion: wait for the execution (default); else return its name at once.
+    :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status polls.
+    :param timeout: wall-clock limit of the wait (seconds or timedelta); on expiry the execution is terminated
+        and the task fails. Airflow's ``execution_timeout`` is honoured the same way while deferred.
+    :return: the outputs as JSON-safe values (files and datasets as URIs), or the execution name when not waiting.
+    """
+
+    template_fields: Sequence[str] = (
+        "launch_plan", "workflow", "task", "version", "inputs", "project", "domain", "execution_name",
+        "labels", "annotations", "raw_output_prefix", "service_account", "envs", "tags", "cluster_pool",
+        "execution_cluster_label", "flyte_conn_id",
+    )
+    template_fields_renderers = {"inputs": "json", "labels": "json", "annotations": "json", "envs": "json"}
+    operator_extra_links = (FlyteExecutionLink(),)
+    ui_color = "#a99ff5"
+
+    def __init__(
+        self,
+        *,
+        launch_plan: str | None = None,
+        workflow: str | None = None,
+        task: str | None = None,
+        version: str | None = None,
+        inputs: Mapping[str, Any] | str | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        flyte_conn_id: str = DEFAULT_CONN_ID,
+        execution_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        raw_output_prefix: str | None = None,
+        max_parallelism: int | None = None,
+        service_account: str | None = None,
+        overwrite_cache: bool | None = None,
+        interruptible: bool | None = None,
+        envs: Mapping[str, str] | None = None,
+        tags: Sequence[str] | None = None,
+        cluster_pool: str | None = None,
+        execution_cluster_label: str | None = None,
+        disable_notifications: bool | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float | dt.timedelta = 30.0,
+        timeout: float | dt.timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v]
+        if len(given) != 1:
+            raise ValueError(
+                f"{type(self).__name__} {kwargs.get('task_id')!r}: pass exactly one of launch_plan, workflow or task"
+                f" (got {', '.join(given) or 'none'})"
+            )
+        if inputs is not None and not isinstance(inputs, Mapping | str) and not hasattr(inputs, "resolve"):
+            raise ValueError(f"inputs must be a dict of input name to value, got {type(inputs).__name__}")
+        if max_parallelism is not None and (not isinstance(max_parallelism, int) or max_parallelism < 0):
+            raise ValueError(f"max_parallelism must be a non-negative integer, got {max_parallelism!r}")
+        self.launch_plan = launch_plan
+        self.workflow = workflow
+        self.task = task
+        self.version = version
+        self.inputs = inputs if inputs is not None else {}
+        self.project = project
+        self.domain = domain
+        self.flyte_conn_id = flyte_conn_id
+        self.execution_name = execution_name
+        self.labels = labels
+        self.annotations = annotations
+        self.raw_output_prefix = raw_output_prefix
+        self.max_parallelism = max_parallelism
+        self.service_account = service_account
+        self.overwrite_cache = overwrite_cache
+        self.interruptible = interruptible
+        self.envs = envs
+        self.tags = tags
+        self.cluster_pool = cluster_pool
+        self.execution_cluster_label = execution_cluster_label
+        self.disable_notifications = disable_notifications
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.poll_interval = seconds(poll_interval, "poll_interval") or 30.0
+        self.timeout = seconds(timeout, "timeout")
+
+    # ------------------------------------------------------------------ execution
+    def _entity(self) -> tuple[str, str, str | None]:
+        kind = next(k for k in _KINDS if getattr(self, k))
+        name = getattr(self, kind)
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{kind} must be a non-empty entity name, got {name!r}")
+        version = _check_optional_str(self.version, "version")
+        return kind, name.strip(), version
+
+    def _inputs(self) -> dict[str, Any]:
+        inputs = self.inputs
+        if not isinstance(inputs, Mapping):
+            raise ValueError(
+                f"inputs rendered to a {type(inputs).__name__}, not a dict: pass a dict (values may be templates or "
+                "XComArgs), or set render_template_as_native_obj=True on the DAG for a whole-dict template"
+            )
+        bad = [k for k in inputs if not isinstance(k, str) or not k]
+        if bad:
+            raise ValueError(f"input names must be non-empty strings, got {bad!r}")
+        return dict(inputs)
+
+    def _options(self) -> Any:
+        from airflow_provider_flyte.remote.models import Options
+
+        security_context = None
+        if self.service_account is not None:
+            from flyteidl.core import security_pb2
+
+            account = _check_optional_str(self.service_account, "service_account")
+            security_context = security_pb2.SecurityContext(run_as=security_pb2.Identity(k8s_service_account=account))
+        return Options(
+            labels=_check_str_map(self.labels, "labels"),
+            annotations=_check_str_map(self.annotations, "annotations"),
+            raw_output_data_config=_check_optional_str(self.raw_output_prefix, "raw_output_prefix"),
+            security_context=security_context,
+            max_parallelism=self.max_parallelism,
+            disable_notifications=self.disable_notifications,
+        )
+
+    def _execute_kwargs(self) -> dict[str, Any]:
+        tags = self.tags
+        if tags is not None and (isinstance(tags, str) or not all(isinstance(t, str) for t in tags)):
+            raise ValueError(f"tags must be a list of strings, got {tags!r}")
+        return {
+            "options": self._options(),
+            "overwrite_cache": self.overwrite_cache,
+            "interruptible": self.interruptible,
+            "envs": _check_str_map(self.envs, "envs"),
+            "tags": list(tags) if tags is not None else None,
+            "cluster_pool": _check_optional_str(self.cluster_pool, "cluster_pool"),
+            "execution_cluster_label": _check_optional_str(self.execution_cluster_label, "execution_cluster_label"),
+        }
+
+    def execute(self, context: Any) -> Any:
+        """Start (or attach to) the execution, then wait for it unless ``wait_for_completion`` is off."""
+        with flyte_errors(f"Flyte task {self.task_id}: invalid arguments"):
+            kind, entity_name, version = self._entity()
+            inputs = self._inputs()
+            extra = self._execute_kwargs()
+            project, domain = self.hook.resolve_scope(self.project, self.domain)
+            base = self.execution_base_name(context, self.execution_name)
+        remote = self.hook.get_remote()
+
+        def create(name: str) -> Any:
+            fetch = {
+                "launch_plan": remote.fetch_launch_plan,
+                "workflow": remote.fetch_workflow,
+                "task": remote.fetch_task,
+            }[kind]
+            entity = fetch(project, domain, entity_name, version)
+            self.log.info("Starting Flyte execution %s of %s %s@%s", name, kind, entity.name, entity.version)
+            return remote.execute(entity, inputs, project=project, domain=domain, execution_name=name, **extra)
+
+        with flyte_errors(f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed"):
+            execution = self.start_or_attach(context, project, domain, base, create)
+            if not self.wait_for_completion:
+                self._push(context, execution.id.name, remote.generate_console_url(execution))
+                self._execution_ref = None
+                return execution.id.name
+            return self.wait_for_execution(context, project, domain, execution)
+
+    def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
+        """The outputs of the execution, JSON-safe."""
+        from airflow_provider_flyte.operators.outputs import outputs_to_jsonable
+
+        with flyte_errors(f"reading the outputs of Flyte execution {name}"):
+            execution = self.hook.get_remote().fetch_execution(project, domain, name)
+            return outputs_to_jsonable(execution.outputs)

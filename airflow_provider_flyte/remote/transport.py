@@ -1,0 +1,426 @@
+"""gRPC channels and the two transports (blocking and asyncio) that run :class:`~.ops.Call`s.
+
+Both transports apply the same per-call behaviour, written once in :class:`_CallPolicy`: authorization metadata,
+per-call deadline, retries with exponential backoff + full jitter for transient codes on idempotent calls only,
+one credential refresh on UNAUTHENTICATED, and error mapping through
+:func:`~airflow_provider_flyte.remote.errors.error_from_status` (the only place gRPC codes become exceptions).
+Plain HTTP (token endpoint, signed upload URLs) goes through :func:`http_request` with the same TLS settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_flyte.remote.config import PlatformConfig
+from airflow_provider_flyte.remote.errors import FlyteError, error_from_status
+from airflow_provider_flyte.remote.retry import Decision, RetryPolicy
+
+if TYPE_CHECKING:
+    import grpc
+    import grpc.aio
+
+    from airflow_provider_flyte.remote.auth import Authenticator
+    from airflow_provider_flyte.remote.ops.call import Call
+
+#: gRPC stub class of each service the client talks to.
+STUBS: dict[str, tuple[str, str]] = {
+    "AdminService": ("flyteidl.service.admin_pb2_grpc", "AdminServiceStub"),
+    "SignalService": ("flyteidl.service.signal_pb2_grpc", "SignalServiceStub"),
+    "DataProxyService": ("flyteidl.service.dataproxy_pb2_grpc", "DataProxyServiceStub"),
+    "AuthMetadataService": ("flyteidl.service.auth_pb2_grpc", "AuthMetadataServiceStub"),
+    "IdentityService": ("flyteidl.service.identity_pb2_grpc", "IdentityServiceStub"),
+}
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+
+def channel_options(platform: PlatformConfig) -> list[tuple[str, Any]]:
+    """Channel options like flytekit's: 32 KiB metadata, large messages, keepalive, optional HTTP proxy."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_metadata_size", 32 * 1024),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.keepalive_time_ms", 30000),
+        ("grpc.keepalive_timeout_ms", 10000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+    if platform.http_proxy_url:
+        options.append(("grpc.http_proxy", platform.http_proxy_url))
+    return options
+
+
+def split_endpoint(endpoint: str, default_port: int = 443) -> tuple[str, int]:
+    """``host[:port]`` -> ``(host, port)``."""
+    host, sep, port = endpoint.rpartition(":")
+    if sep and port.isdigit():
+        return host.strip("[]"), int(port)
+    return endpoint.strip("[]"), default_port
+
+
+def root_certificates(platform: PlatformConfig) -> bytes | None:
+    """PEM roots for a TLS channel: the server's own certificate (insecure_skip_verify), the CA file, or None
+    (system roots)."""
+    if platform.insecure_skip_verify:
+        return ssl.get_server_certificate(split_endpoint(platform.endpoint)).encode()
+    if platform.ca_cert_file_path:
+        with open(platform.ca_cert_file_path, "rb") as fh:
+            return fh.read()
+    return None
+
+
+def _channel_credentials(platform: PlatformConfig) -> grpc.ChannelCredentials:
+    import grpc
+
+    return grpc.ssl_channel_credentials(root_certificates=root_certificates(platform))
+
+
+def create_channel(platform: PlatformConfig) -> grpc.Channel:
+    """A blocking gRPC channel to ``platform.endpoint`` (plaintext when ``insecure``, else TLS)."""
+    import grpc
+
+    options = channel_options(platform)
+    if platform.insecure:
+        return grpc.insecure_channel(platform.endpoint, options=options)
+    return grpc.secure_channel(platform.endpoint, _channel_credentials(platform), options=options)
+
+
+def create_aio_channel(platform: PlatformConfig) -> grpc.aio.Channel:
+    """An asyncio gRPC channel (bound to the running event loop)."""
+    import grpc.aio
+
+    options = channel_options(platform)
+    if platform.insecure:
+        return grpc.aio.insecure_channel(platform.endpoint, options=options)
+    return grpc.aio.secure_channel(platform.endpoint, _channel_credentials(platform), options=options)
+
+
+def _stub(channel: Any, service: str) -> Any:
+    module_name, cls_name = STUBS[service]
+    return getattr(importlib.import_module(module_name), cls_name)(channel)
+
+
+# --------------------------------------------------------------------------------------------------- stats
+
+
+@dataclass
+class RpcStats:
+    """Counts of RPC attempts (retries included) by method, for benchmarks and tests."""
+
+    calls: int = 0
+    retries: int = 0
+    auth_refreshes: int = 0
+    by_method: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, method: str) -> None:
+        with self._lock:
+            self.calls += 1
+            self.by_method[method] += 1
+
+    def reset(self) -> None:
+        """Set every counter back to zero."""
+        with self._lock:
+            self.calls = self.retries = self.auth_refreshes = 0
+            self.by_method.clear()
+
+
+# --------------------------------------------------------------------------------------------- call policy
+
+
+class _CallPolicy:
+    """What both transports share: metadata, deadlines, retry decisions and error mapping."""
+
+    def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
+        self.platform = platform
+        self.auth = auth
+        self.stats = stats or RpcStats()
+        self.retry = RetryPolicy(
+            platform.rpc_retries, platform.retry_initial_backoff, platform.retry_max_backoff
+        )
+
+    def timeout(self, call: Call) -> float | None:
+        return call.timeout if call.timeout is not None else self.platform.rpc_timeout
+
+    def decide(self, exc: Exception, call: Call, attempt: int, refreshed: bool) -> Decision:
+        code = _code_name(exc)
+        decision = self.retry.decide(
+            code,
+            idempotent=call.idempotent,
+            attempt=attempt,
+            auth_refreshed=refreshed,
+            can_refresh=self.auth.can_refresh,
+        )
+        if decision is Decision.RETRY:
+            self.stats.retries += 1
+        elif decision is Decision.REFRESH_AUTH:
+            self.stats.auth_refreshes += 1
+        return decision
+
+    def error(self, exc: Exception, call: Call) -> FlyteError:
+        """The client exception for a failed RPC (gRPC status mapped by ``error_from_status``)."""
+        if isinstance(exc, FlyteError):
+            return exc
+        code = _code_name(exc)
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        message = details or code
+        if code == "UNAUTHENTICATED" and self.auth.mode == "none":
+            message += (
+                " (the server requires authentication: configure auth_mode='client_credentials' with client_id and "
+                "client_secret, 'static' with a token, or 'external_command' with a command)"
+            )
+        trailing = None
+        if hasattr(exc, "trailing_metadata"):
+            try:
+                trailing = exc.trailing_metadata()
+            except Exception:
+                trailing = None
+        return error_from_status(code, message, rpc=f"{call.service}.{call.method}", details=trailing)
+
+
+def _code_name(exc: Exception) -> str:
+    code = exc.code() if hasattr(exc, "code") else None
+    return getattr(code, "name", "UNKNOWN")
+
+
+# ------------------------------------------------------------------------------------------- transports
+
+
+class SyncTransport:
+    """Runs calls on a blocking gRPC channel."""
+
+    def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
+        self.policy = _CallPolicy(platform, auth, stats)
+        self._channel: grpc.Channel | None = None
+        self._methods: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def stats(self) -> RpcStats:
+        return self.policy.stats
+
+    def _method(self, service: str, method: str) -> Any:
+        key = (service, method)
+        fn = self._methods.get(key)
+        if fn is None:
+            with self._lock:
+                if self._channel is None:
+                    self._channel = create_channel(self.policy.platform)
+                fn = getattr(_stub(self._channel, service), method)
+                self._methods[key] = fn
+        return fn
+
+    def _ensure_auth_configured(self) -> None:
+        auth = self.policy.auth
+        if auth.needs_server_config:
+            from airflow_provider_flyte.remote.ops.auth import discover_auth
+
+            auth.set_server_config(self.run(discover_auth(), authenticated=False))
+
+    def invoke(self, call: Call, *, authenticated: bool = True) -> Any:
+        """Run one call with deadline, auth metadata, retries and error mapping; return the response."""
+        import grpc
+
+        fn = self._method(call.service, call.method)
+        policy = self.policy
+        attempt = 0
+        refreshed = False
+        while True:
+            metadata: tuple[tuple[str, str], ...] = ()
+            if authenticated:
+                self._ensure_auth_configured()
+                metadata = policy.auth.metadata()
+            policy.stats.record(call.method)
+            try:
+                return fn(call.request, timeout=policy.timeout(call), metadata=metadata or None)
+            except grpc.RpcError as exc:
+                decision = policy.decide(exc, call, attempt, refreshed)
+                if decision is Decision.REFRESH_AUTH:
+                    refreshed = True
+                    policy.auth.invalidate()
+                    continue
+                if decision is Decision.RETRY:
+                    time.sleep(policy.retry.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise policy.error(exc, call) from None
+
+    def run(self, op: Any, *, authenticated: bool = True) -> Any:
+        """Drive a sans-IO operation (generator of calls) to completion and return its result."""
+        from airflow_provider_flyte.remote.ops.call import drive_sync
+
+        return drive_sync(op, lambda call: self.invoke(call, authenticated=authenticated))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel = None
+            self._methods.clear()
+
+
+class AsyncTransport:
+    """Runs calls on a ``grpc.aio`` channel; the channel is (re)created for the running event loop."""
+
+    def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
+        self.policy = _CallPolicy(platform, auth, stats)
+        self._channel: grpc.aio.Channel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._methods: dict[tuple[str, str], Any] = {}
+
+    @property
+    def stats(self) -> RpcStats:
+        return self.policy.stats
+
+    def _method(self, service: str, method: str) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._channel is None:
+            # grpc.aio channels belong to one loop; Airflow triggers and tests may use several over time.
+            self._channel = create_aio_channel(self.policy.platform)
+            self._loop = loop
+            self._methods.clear()
+        key = (service, method)
+        fn = self._methods.get(key)
+        if fn is None:
+            fn = getattr(_stub(self._channel, service), method)
+            self._methods[key] = fn
+        return fn
+
+    async def _ensure_auth_configured(self) -> None:
+        auth = self.policy.auth
+        if auth.needs_server_config:
+            from airflow_provider_flyte.remote.ops.auth import discover_auth
+
+            auth.set_server_config(await self.run(discover_auth(), authenticated=False))
+
+    async def _metadata(self) -> tuple[tuple[str, str], ...]:
+        await self._ensure_auth_configured()
+        auth = self.policy.auth
+        cached = auth.cached_metadata()
+        if cached is not None:
+            return cached
+        # the token fetch is blocking HTTP or a subprocess: keep it off the event loop
+        return await asyncio.to_thread(auth.metadata)
+
+    async def invoke(self, call: Call, *, authenticated: bool = True) -> Any:
+        """Async twin of :meth:`SyncTransport.invoke`."""
+        import grpc
+
+        fn = self._method(call.service, call.method)
+        policy = self.policy
+        attempt = 0
+        refreshed = False
+        while True:
+            metadata = await self._metadata() if authenticated else ()
+            policy.stats.record(call.method)
+            try:
+                return await fn(call.request, timeout=policy.timeout(call), metadata=metadata or None)
+            except grpc.RpcError as exc:
+                decision = policy.decide(exc, call, attempt, refreshed)
+                if decision is Decision.REFRESH_AUTH:
+                    refreshed = True
+                    policy.auth.invalidate()
+                    continue
+                if decision is Decision.RETRY:
+                    await asyncio.sleep(policy.retry.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise policy.error(exc, call) from None
+
+    async def run(self, op: Any, *, authenticated: bool = True) -> Any:
+        """Drive a sans-IO operation to completion on the event loop; ``Local`` steps run in a thread."""
+        from airflow_provider_flyte.remote.ops.call import drive_async
+
+        async def invoke(call: Call) -> Any:
+            return await self.invoke(call, authenticated=authenticated)
+
+        return await drive_async(op, invoke)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(None)
+        self._channel = None
+        self._loop = None
+        self._methods.clear()
+
+
+# --------------------------------------------------------------------------------------------------- HTTP
+
+
+def http_ssl_context(platform: PlatformConfig) -> ssl.SSLContext:
+    """TLS context for HTTP calls, honouring ``insecure_skip_verify`` and ``ca_cert_file_path``."""
+    if platform.insecure_skip_verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=platform.ca_cert_file_path)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def http_request(
+    platform: PlatformConfig,
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = 60.0,
+) -> HttpResponse:
+    """One HTTP request with the platform's TLS and proxy settings (stdlib urllib). Non-2xx is returned, not raised;
+    connection failures raise :class:`FlyteError` subclasses without echoing request headers (they hold secrets)."""
+    handlers: list[urllib.request.BaseHandler] = [
+        urllib.request.HTTPSHandler(context=http_ssl_context(platform))
+    ]
+    if platform.http_proxy_url:
+        handlers.append(
+            urllib.request.ProxyHandler({"http": platform.http_proxy_url, "https": platform.http_proxy_url})
+        )
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            return HttpResponse(resp.status, resp.read(), dict(resp.headers.items()))
+    except urllib.error.HTTPError as exc:
+        return HttpResponse(exc.code, exc.read() or b"", dict(exc.headers.items()) if exc.headers else {})
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise error_from_status(
+            "UNAVAILABLE", f"HTTP {method} {_strip_query(url)} failed: {reason}"
+        ) from None
+
+
+def _strip_query(url: str) -> str:
+    """URL without its query string (signed URLs carry credentials there)."""
+    return url.split("?", 1)[0]
+
+
+__all__ = [
+    "STUBS",
+    "AsyncTransport",
+    "HttpResponse",
+    "RpcStats",
+    "SyncTransport",
+    "channel_options",
+    "create_aio_channel",
+    "create_channel",
+    "http_request",
+    "http_ssl_context",
+    "root_certificates",
+]

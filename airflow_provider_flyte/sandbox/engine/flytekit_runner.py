@@ -1,0 +1,225 @@
+"""Runs flytekit python tasks as local subprocesses, as a Flyte pod would run their container.
+
+The task's container ``command + args`` (``pyflyte-execute ...`` / ``pyflyte-fast-execute ...``) is run with the
+console scripts of the sandbox's own Python (the bin directory of ``sys.executable``) after replacing the
+templates ``{{.input}}``, ``{{.outputPrefix}}``, ``{{.rawOutputDataPrefix}}``, ``{{.checkpointOutputPrefix}}``
+and ``{{.prevCheckpointPrefix}}`` with ``file://`` URIs in the blob store. The environment is a Flyte pod's
+(``FLYTE_INTERNAL_*``, ``FLYTE_ATTEMPT_NUMBER``, container env, execution envs) and ``PYTHONPATH`` starts with
+``config.task_pythonpath``. The sandbox never imports flytekit: it reads ``outputs.pb`` / ``error.pb`` /
+``futures.pb`` written by the entrypoint. At most ``config.max_task_processes`` subprocesses run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
+
+from airflow_provider_flyte.sandbox.engine.runners import (
+    SYSTEM,
+    USER,
+    OnRunning,
+    TaskRequest,
+    TaskResult,
+    execution_error,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_flyte.sandbox.blobstore import BlobStore
+    from airflow_provider_flyte.sandbox.config import SandboxConfig
+
+_LOG_TAIL = 4000
+
+
+def _bin_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def flytekit_available() -> bool:
+    """Whether flytekit is importable by the task subprocesses (without importing it here)."""
+    return importlib.util.find_spec("flytekit") is not None
+
+
+class FlytekitRunner:
+    """The runner of flytekit ``python-task`` tasks."""
+
+    def __init__(self, config: SandboxConfig, blobs: BlobStore) -> None:
+        self._config = config
+        self._blobs = blobs
+        self._slots: asyncio.Semaphore | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(max(1, self._config.max_task_processes))
+        return self._slots
+
+    def command(self, request: TaskRequest) -> list[str]:
+        """The task's command line with templates replaced and console scripts resolved."""
+        container = request.template.container
+        replacements = {
+            "{{.input}}": request.input_uri,
+            "{{.Input}}": request.input_uri,
+            "{{.outputPrefix}}": request.output_prefix,
+            "{{.OutputPrefix}}": request.output_prefix,
+            "{{.rawOutputDataPrefix}}": request.raw_output_prefix,
+            "{{.RawOutputDataPrefix}}": request.raw_output_prefix,
+            "{{.checkpointOutputPrefix}}": request.checkpoint_prefix,
+            "{{.prevCheckpointPrefix}}": request.prev_checkpoint_prefix or '""',
+            "{{.inputPrefix}}": request.input_uri.rsplit("/", 1)[0],
+        }
+        argv: list[str] = []
+        for arg in [*container.command, *container.args]:
+            for key, value in replacements.items():
+                if key in arg:
+                    arg = arg.replace(key, value)
+            argv.append(arg)
+        bin_dir = _bin_dir()
+        if argv and not os.path.isabs(argv[0]):
+            if argv[0] in ("python", "python3"):
+                argv[0] = sys.executable
+            elif (bin_dir / argv[0]).exists():
+                argv[0] = str(bin_dir / argv[0])
+        return argv
+
+    def environment(self, request: TaskRequest) -> dict[str, str]:
+        """The subprocess environment, as a Flyte pod's."""
+        env = dict(os.environ)
+        eid = request.execution_id
+        tid = request.template.id
+        spec = request.job.spec
+        wf_id = request.job.closure.primary.template.id
+        lp = spec.launch_plan
+        env.update(
+            {
+                "FLYTE_INTERNAL_EXECUTION_ID": eid.name,
+                "FLYTE_INTERNAL_EXECUTION_PROJECT": eid.project,
+                "FLYTE_INTERNAL_EXECUTION_DOMAIN": eid.domain,
+                "FLYTE_INTERNAL_EXECUTION_WORKFLOW": f"{wf_id.project}:{wf_id.domain}:{wf_id.name}",
+                "FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN": f"{lp.project}:{lp.domain}:{lp.name}",
+                "FLYTE_INTERNAL_TASK_PROJECT": tid.project,
+                "FLYTE_INTERNAL_TASK_DOMAIN": tid.domain,
+                "FLYTE_INTERNAL_TASK_NAME": tid.name,
+                "FLYTE_INTERNAL_TASK_VERSION": tid.version,
+                "FLYTE_INTERNAL_PROJECT": tid.project,
+                "FLYTE_INTERNAL_DOMAIN": tid.domain,
+                "FLYTE_INTERNAL_NAME": tid.name,
+                "FLYTE_INTERNAL_VERSION": tid.version,
+                "FLYTE_INTERNAL_NODE_ID": request.node_unique_id,
+                "FLYTE_ATTEMPT_NUMBER": str(request.attempt),
+                "FLYTE_INTERNAL_INTERRUPTIBLE": "true" if request.interruptible else "false",
+            }
+        )
+        for kv in request.template.container.env:
+            env[kv.key] = kv.value
+        env.update(request.envs)
+        pythonpath = [*self._config.task_pythonpath]
+        if os.environ.get("PYTHONPATH"):
+            pythonpath.append(os.environ["PYTHONPATH"])
+        if pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+        return env
+
+    async def run(self, request: TaskRequest, on_running: OnRunning) -> TaskResult:
+        if not flytekit_available():
+            return TaskResult.failure(
+                SYSTEM,
+                "FlytekitNotInstalled",
+                f"task {request.template.id.name} is a flytekit {request.template.type!r} task, but flytekit is "
+                "not installed in the sandbox's environment: pip install 'airflow-provider-flyte[flytekit]'",
+            )
+        argv = self.command(request)
+        if not argv:
+            return TaskResult.failure(USER, "EmptyCommand", "the task's container has no command or args")
+        prefix_path = self._blobs.path(request.output_prefix)
+        prefix_path.mkdir(parents=True, exist_ok=True)
+        log_path = prefix_path / "task.log"
+        log = execution_pb2.TaskLog(
+            uri=log_path.as_uri(), name="Sandbox task log", message_format=execution_pb2.TaskLog.UNKNOWN
+        )
+        async with self._semaphore():
+            workdir = tempfile.mkdtemp(prefix="flyte-task-")
+            try:
+                with open(log_path, "wb") as log_file:
+                    try:
+                        proc = await asyncio.create_subprocess_exec(
+                            *argv,
+                            stdin=asyncio.subprocess.DEVNULL,
+                            stdout=log_file,
+                            stderr=asyncio.subprocess.STDOUT,
+                            env=self.environment(request),
+                            cwd=workdir,
+                            start_new_session=True,
+                        )
+                    except OSError as exc:
+                        return TaskResult.failure(
+                            USER, "CommandNotFound", f"cannot start the task command {argv[0]!r}: {exc}"
+                        )
+                    await on_running([log])
+                    try:
+                        returncode = await proc.wait()
+                    except asyncio.CancelledError:
+                        _kill(proc)
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(proc.wait())
+                        raise
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+        result = self._read_result(request, prefix_path, returncode, log_path)
+        result.logs = [log]
+        return result
+
+    def _read_result(self, request: TaskRequest, prefix: Path, returncode: int, log_path: Path) -> TaskResult:
+        error_files = sorted(prefix.glob("error*.pb"))
+        if error_files:
+            doc = errors_pb2.ErrorDocument()
+            doc.ParseFromString(error_files[0].read_bytes())
+            err = doc.error
+            return TaskResult(
+                error=execution_error(
+                    err.origin or USER, err.code, err.message, error_uri=error_files[0].as_uri()
+                ),
+                recoverable=err.kind == errors_pb2.ContainerError.RECOVERABLE,
+            )
+        futures = prefix / "futures.pb"
+        if futures.exists():
+            return TaskResult(futures_uri=futures.as_uri())
+        outputs_file = prefix / "outputs.pb"
+        if returncode != 0:
+            return TaskResult.failure(
+                USER,
+                "NonZeroExitCode",
+                f"the task process exited with code {returncode}; log tail:\n{_tail(log_path)}",
+            )
+        outputs = literals_pb2.LiteralMap()
+        if outputs_file.exists():
+            outputs.ParseFromString(outputs_file.read_bytes())
+            return TaskResult(outputs=outputs, output_uri=outputs_file.as_uri())
+        if request.template.interface.outputs.variables:
+            return TaskResult.failure(
+                SYSTEM, "OutputsNotFound", f"the task exited without writing {outputs_file.as_uri()}"
+            )
+        return TaskResult(outputs=outputs)
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+def _tail(path: Path) -> str:
+    try:
+        data = path.read_bytes()[-_LOG_TAIL:]
+    except OSError:
+        return "(no log)"
+    return data.decode(errors="replace")

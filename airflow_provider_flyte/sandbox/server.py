@@ -1,0 +1,350 @@
+"""The sandbox's gRPC server: one ``grpc.aio`` server serving flyteadmin's five services.
+
+Every RPC goes through one wrapper (:func:`_wrap_method`) that applies the guards (fault injection, then
+authentication) and maps errors the way flyteadmin does:
+
+* :class:`~airflow_provider_flyte.sandbox.errors.SandboxError` -> its gRPC code and message (and its
+  ``grpc-status-details-bin`` trailing metadata when it carries status details);
+* ``NotImplementedError`` and methods a servicer does not implement -> ``UNIMPLEMENTED``;
+* any other exception -> ``INTERNAL`` with a message naming the RPC (logged with its traceback). Never ``UNKNOWN``:
+  flytekit's client treats ``UNKNOWN`` as an authentication failure and would start a login flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import logging
+import secrets
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+import grpc
+import grpc.aio
+from flyteidl.service import (
+    admin_pb2,
+    admin_pb2_grpc,
+    auth_pb2,
+    auth_pb2_grpc,
+    dataproxy_pb2,
+    dataproxy_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    signal_pb2,
+    signal_pb2_grpc,
+)
+
+from airflow_provider_flyte.sandbox.auth import AuthGuard, AuthMetadataServicer, IdentityServicer, TokenStore
+from airflow_provider_flyte.sandbox.blobstore import BlobStore
+from airflow_provider_flyte.sandbox.config import SandboxConfig
+from airflow_provider_flyte.sandbox.dataproxy import DataProxyServicer, UrlSigner
+from airflow_provider_flyte.sandbox.errors import SandboxError
+from airflow_provider_flyte.sandbox.faults import FaultInjector
+from airflow_provider_flyte.sandbox.http import SandboxHttpServer
+
+log = logging.getLogger(__name__)
+
+#: flytekit's channel accepts 20 MiB; flyteadmin is configured to accept large registrations too.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class AdminLike(Protocol):
+    """What the server needs from the admin core (``airflow_provider_flyte.sandbox.admin.AdminCore``)."""
+
+    admin_servicer: Any
+    signal_servicer: Any
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def get_data(self, flyte_url: str) -> Any: ...
+
+
+AdminFactory = Callable[[SandboxConfig, BlobStore], AdminLike]
+
+
+class RpcGuard(Protocol):
+    """A check run before every RPC it applies to; it raises :class:`SandboxError` to reject the call."""
+
+    def applies(self, service: str, method: str) -> bool:
+        """Whether the guard runs for this RPC (decided once, when the handlers are built)."""
+        ...
+
+    async def check(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _Service:
+    descriptor: Any  # google.protobuf ServiceDescriptor
+    base: type  # the generated *Servicer base class, whose methods mean "not implemented"
+
+
+_SERVICES = {
+    "AdminService": _Service(
+        admin_pb2.DESCRIPTOR.services_by_name["AdminService"], admin_pb2_grpc.AdminServiceServicer
+    ),
+    "SignalService": _Service(
+        signal_pb2.DESCRIPTOR.services_by_name["SignalService"], signal_pb2_grpc.SignalServiceServicer
+    ),
+    "DataProxyService": _Service(
+        dataproxy_pb2.DESCRIPTOR.services_by_name["DataProxyService"],
+        dataproxy_pb2_grpc.DataProxyServiceServicer,
+    ),
+    "AuthMetadataService": _Service(
+        auth_pb2.DESCRIPTOR.services_by_name["AuthMetadataService"], auth_pb2_grpc.AuthMetadataServiceServicer
+    ),
+    "IdentityService": _Service(
+        identity_pb2.DESCRIPTOR.services_by_name["IdentityService"], identity_pb2_grpc.IdentityServiceServicer
+    ),
+}
+
+
+def _message_class(descriptor: Any) -> Any:
+    from google.protobuf import message_factory
+
+    return message_factory.GetMessageClass(descriptor)
+
+
+def _is_implemented(servicer: Any, base: type, name: str) -> bool:
+    impl = getattr(servicer, name, None)
+    return impl is not None and getattr(impl, "__func__", impl) is not getattr(base, name, None)
+
+
+def _wrap_method(
+    rpc: str,
+    impl: Callable[[Any, Any], Any] | None,
+    guards: Sequence[RpcGuard],
+) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
+    """The single place where an RPC's guards run and its errors become gRPC statuses."""
+    method = rpc.rsplit("/", 1)[-1]
+    is_async = impl is not None and inspect.iscoroutinefunction(impl)
+
+    async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        failure: SandboxError
+        try:
+            for guard in guards:
+                await guard.check(method, context)
+            if impl is None:
+                raise NotImplementedError
+            if is_async:
+                return await impl(request, context)
+            return impl(request, context)
+        except SandboxError as exc:
+            failure = exc
+        except grpc.aio.AbortError:
+            raise  # the servicer aborted the call itself
+        except NotImplementedError:
+            failure = SandboxError(
+                grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by the Flyte sandbox"
+            )
+        except Exception as exc:
+            log.exception("%s failed", rpc)
+            failure = SandboxError(
+                grpc.StatusCode.INTERNAL,
+                f"{rpc} failed inside the Flyte sandbox: {type(exc).__name__}: {exc}",
+            )
+        metadata = (("grpc-status-details-bin", failure.details),) if failure.details else ()
+        await context.abort(failure.code, failure.message, trailing_metadata=metadata)
+
+    return handler
+
+
+def _generic_handler(
+    name: str, servicer: Any, guards: Sequence[RpcGuard]
+) -> grpc.GenericRpcHandler[Any, Any]:
+    service = _SERVICES[name]
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for m in service.descriptor.methods:
+        rpc = f"/{service.descriptor.full_name}/{m.name}"
+        impl = getattr(servicer, m.name) if _is_implemented(servicer, service.base, m.name) else None
+        applicable = [g for g in guards if g.applies(name, m.name)]
+        handlers[m.name] = grpc.unary_unary_rpc_method_handler(
+            _wrap_method(rpc, impl, applicable),
+            request_deserializer=_message_class(m.input_type).FromString,
+            response_serializer=_message_class(m.output_type).SerializeToString,
+        )
+    return grpc.method_handlers_generic_handler(service.descriptor.full_name, handlers)
+
+
+def _default_admin_factory(config: SandboxConfig, blobs: BlobStore) -> AdminLike:
+    from airflow_provider_flyte.sandbox.admin import AdminCore
+
+    admin: AdminLike = AdminCore(config, blobs)
+    return admin
+
+
+_SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.so_reuseport", 0),  # a second sandbox on the same port must fail, not share it
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+]
+
+
+def _bind(server: grpc.aio.Server, address: str, tls: tuple[bytes, bytes] | None) -> int:
+    try:
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([(tls[1], tls[0])]))
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise OSError(
+            f"cannot bind the sandbox's gRPC server to {address}: the port is in use (another sandbox?); "
+            "choose another --port (0 picks a free one)"
+        )
+    return port
+
+
+def _read_tls(config: SandboxConfig) -> tuple[bytes, bytes] | None:
+    if config.tls_cert_file is None and config.tls_key_file is None:
+        return None
+    if config.tls_cert_file is None or config.tls_key_file is None:
+        raise ValueError(
+            "TLS needs both a certificate and a key: set tls_cert_file and tls_key_file (--tls-cert/--tls-key)"
+        )
+    return Path(config.tls_cert_file).read_bytes(), Path(config.tls_key_file).read_bytes()
+
+
+class Sandbox:
+    """The embedded Flyte Admin: gRPC server + HTTP endpoint + admin core, on the running event loop.
+
+    ``config.port`` / ``config.http_port`` 0 pick free ports; after :meth:`start`, :attr:`config` holds the bound
+    ports (and is what the admin core was built with).
+
+    Usage::
+
+        async with Sandbox(SandboxConfig(data_dir=path, port=0)) as sandbox:
+            print(sandbox.endpoint)
+    """
+
+    def __init__(self, config: SandboxConfig, *, admin_factory: AdminFactory | None = None) -> None:
+        self._requested = config
+        self.config = config
+        self._admin_factory = admin_factory or _default_admin_factory
+        self._server: grpc.aio.Server | None = None
+        self._http: SandboxHttpServer | None = None
+        self.admin: AdminLike | None = None
+        self.blobs: BlobStore | None = None
+        self.tokens = TokenStore(config.auth.token_ttl_seconds)
+        self._http_endpoint = ""
+        self._stopped = asyncio.Event()
+
+    # -- addresses ---------------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.config.port
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` of the gRPC server (what ``PlatformConfig.endpoint`` takes)."""
+        return self.config.endpoint
+
+    @property
+    def tls(self) -> bool:
+        return self.config.tls_cert_file is not None
+
+    @property
+    def http_endpoint(self) -> str:
+        """Base URL of the HTTP endpoint (signed URLs, ``/oauth2/token``), e.g. ``http://127.0.0.1:41234``."""
+        if not self._http_endpoint:
+            raise RuntimeError("the sandbox is not started")
+        return self._http_endpoint
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind the ports, start the admin core, then serve. On failure everything started is stopped again."""
+        config = self._requested
+        if config.auth.enabled and not config.auth.client_secret:
+            raise ValueError(
+                "auth is enabled but no client secret is set: pass --auth-client-secret or set "
+                "FLYTE_SANDBOX_CLIENT_SECRET (AuthSettings.client_secret)"
+            )
+        tls = _read_tls(config)
+        guards: list[RpcGuard] = []
+        if _faults_enabled(config):
+            guards.append(FaultInjector(config.faults))
+        if config.auth.enabled:
+            guards.append(AuthGuard(self.tokens, config.auth))
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        blobs = self.blobs = BlobStore(config.blob_root)
+        self._server = server = grpc.aio.server(options=_SERVER_OPTIONS)
+        try:
+            port = _bind(server, f"{config.host}:{config.port}", tls)
+            ssl_context: ssl.SSLContext | None = None
+            if tls is not None:
+                ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                ssl_context.load_cert_chain(str(config.tls_cert_file), str(config.tls_key_file))
+            signer = UrlSigner(secrets.token_bytes(32), blobs)
+            self._http = http = SandboxHttpServer(
+                host=config.host,
+                port=config.http_port,
+                blobs=blobs,
+                signer=signer,
+                tokens=self.tokens,
+                auth=config.auth,
+                ssl_context=ssl_context,
+            )
+            http.start()
+            self._http_endpoint = signer.base_url = http.base_url
+            self.config = dataclasses.replace(config, port=port, http_port=http.port)
+
+            self.admin = admin = self._admin_factory(self.config, blobs)
+            await admin.start()
+            servicers = {
+                "AdminService": admin.admin_servicer,
+                "SignalService": admin.signal_servicer,
+                "DataProxyService": DataProxyServicer(blobs, signer, admin),
+                "AuthMetadataService": AuthMetadataServicer(self.config, http.base_url),
+                "IdentityService": IdentityServicer(),
+            }
+            server.add_generic_rpc_handlers(
+                tuple(_generic_handler(name, servicer, guards) for name, servicer in servicers.items())
+            )
+            await server.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop(grace=None)
+            raise
+        log.info("Flyte sandbox serving on %s (HTTP %s)", self.endpoint, self._http_endpoint)
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        """Stop serving (in-flight RPCs get ``grace`` seconds), stop the admin core and the HTTP endpoint."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop(grace)
+        admin, self.admin = self.admin, None
+        try:
+            if admin is not None:
+                await admin.stop()
+        finally:
+            http, self._http = self._http, None
+            if http is not None:
+                await asyncio.to_thread(http.stop)
+            self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until :meth:`stop` has completed."""
+        await self._stopped.wait()
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+def _faults_enabled(config: SandboxConfig) -> bool:
+    faults = config.faults
+    return faults.unavailable_fraction > 0 or (faults.delay_fraction > 0 and faults.max_delay_seconds > 0)

@@ -1,0 +1,1 @@
+"""Flyte sensors for Airflow."""

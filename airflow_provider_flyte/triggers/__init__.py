@@ -1,0 +1,1 @@
+"""Flyte triggers for Airflow."""

@@ -1,0 +1,1 @@
+"""flytekit code run by the sandbox's flytekit runner in tests."""

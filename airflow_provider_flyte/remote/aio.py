@@ -80,7 +80,9 @@ class AsyncFlyteRemote(RemoteBase):
         """A registered task (the latest version when ``version`` is None)."""
         return cast(
             FlyteTask,
-            await self._run(self._fetch_op(TASK, project, domain, _required(name, "name"), version, refresh=True)),
+            await self._run(
+                self._fetch_op(TASK, project, domain, _required(name, "name"), version, refresh=True)
+            ),
         )
 
     async def fetch_workflow(
@@ -93,7 +95,9 @@ class AsyncFlyteRemote(RemoteBase):
         """A registered workflow (the latest version when ``version`` is None)."""
         return cast(
             FlyteWorkflow,
-            await self._run(self._fetch_op(WORKFLOW, project, domain, _required(name, "name"), version, refresh=True)),
+            await self._run(
+                self._fetch_op(WORKFLOW, project, domain, _required(name, "name"), version, refresh=True)
+            ),
         )
 
     async def fetch_launch_plan(
@@ -106,7 +110,9 @@ class AsyncFlyteRemote(RemoteBase):
         """A registered launch plan (the latest version when ``version`` is None)."""
         return cast(
             FlyteLaunchPlan,
-            await self._run(self._fetch_op(LAUNCH_PLAN, project, domain, _required(name, "name"), version, refresh=True)),
+            await self._run(
+                self._fetch_op(LAUNCH_PLAN, project, domain, _required(name, "name"), version, refresh=True)
+            ),
         )
 
     # executions ------------------------------------------------------------------------------------------------

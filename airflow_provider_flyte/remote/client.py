@@ -542,7 +542,8 @@ class FlyteRemote(RemoteBase):
     ) -> FlyteTask:
         """A registered task (the latest version when ``version`` is None)."""
         return cast(
-            FlyteTask, self._run(self._fetch_op(TASK, project, domain, _required(name, "name"), version, refresh=True))
+            FlyteTask,
+            self._run(self._fetch_op(TASK, project, domain, _required(name, "name"), version, refresh=True)),
         )
 
     def fetch_workflow(
@@ -555,7 +556,9 @@ class FlyteRemote(RemoteBase):
         """A registered workflow (the latest version when ``version`` is None)."""
         return cast(
             FlyteWorkflow,
-            self._run(self._fetch_op(WORKFLOW, project, domain, _required(name, "name"), version, refresh=True)),
+            self._run(
+                self._fetch_op(WORKFLOW, project, domain, _required(name, "name"), version, refresh=True)
+            ),
         )
 
     def fetch_launch_plan(
@@ -568,7 +571,9 @@ class FlyteRemote(RemoteBase):
         """A registered launch plan (the latest version when ``version`` is None)."""
         return cast(
             FlyteLaunchPlan,
-            self._run(self._fetch_op(LAUNCH_PLAN, project, domain, _required(name, "name"), version, refresh=True)),
+            self._run(
+                self._fetch_op(LAUNCH_PLAN, project, domain, _required(name, "name"), version, refresh=True)
+            ),
         )
 
     def register_task(

@@ -32,6 +32,9 @@ ANONYMOUS_SERVICES = frozenset({"AuthMetadataService"})
 #: flytekit's default redirect for PKCE (unused by client credentials, advertised like flyteadmin does)
 DEFAULT_REDIRECT_URI = "http://localhost:53593/callback"
 
+#: invocation metadata key under which servicers of an authenticated RPC find the principal (see PrincipalContext)
+PRINCIPAL_METADATA_KEY = "x-sandbox-principal"
+
 _principal: contextvars.ContextVar[str] = contextvars.ContextVar("flyte_sandbox_principal", default="")
 
 
@@ -111,6 +114,30 @@ class AuthGuard:
             "invalid or missing token: send 'Bearer <access token>' in the authorization or flyte-authorization "
             "metadata; get a token from the token endpoint advertised by AuthMetadataService.GetOAuth2Metadata"
         )
+
+
+class PrincipalContext:
+    """The servicer context handed to the servicers of an authenticated RPC.
+
+    It is the real ``grpc.aio`` context, except that ``invocation_metadata()`` carries the authenticated client id
+    under ``x-sandbox-principal`` (and never a value a client sent under that key itself).
+    """
+
+    __slots__ = ("_context", "_metadata")
+
+    def __init__(self, context: grpc.aio.ServicerContext[Any, Any], principal: str) -> None:
+        self._context = context
+        received = context.invocation_metadata() or ()
+        self._metadata = (
+            *((k, v) for k, v in received if k != PRINCIPAL_METADATA_KEY),
+            (PRINCIPAL_METADATA_KEY, principal),
+        )
+
+    def invocation_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
+        return self._metadata
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 def oauth2_metadata(http_base_url: str) -> auth_pb2.OAuth2MetadataResponse:

@@ -59,10 +59,16 @@ EXECUTION = _entity(
     enums={"state": execution_pb2.ExecutionState, "mode": execution_pb2.ExecutionMetadata.ExecutionMode},
 )
 NODE_EXECUTION = _entity(
-    "node_execution", "node_executions", phase_enum=core_execution_pb2.NodeExecution.Phase, execution_like=True
+    "node_execution",
+    "node_executions",
+    phase_enum=core_execution_pb2.NodeExecution.Phase,
+    execution_like=True,
 )
 TASK_EXECUTION = _entity(
-    "task_execution", "task_executions", phase_enum=core_execution_pb2.TaskExecution.Phase, execution_like=True
+    "task_execution",
+    "task_executions",
+    phase_enum=core_execution_pb2.TaskExecution.Phase,
+    execution_like=True,
 )
 NAMED_ENTITY_METADATA = _entity(
     "named_entity_metadata",
@@ -129,7 +135,16 @@ _JOINS: dict[str, dict[str, str]] = {
 }
 
 _FILTER_RE = re.compile(r"(.+)\((.+),\s?(.+)\)")
-_SINGLE = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "contains": "LIKE", "not_like": "NOT LIKE"}
+_SINGLE = {
+    "eq": "=",
+    "ne": "<>",
+    "gt": ">",
+    "gte": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "contains": "LIKE",
+    "not_like": "NOT LIKE",
+}
 _REPEATED = {"value_in": "IN", "value_not_in": "NOT IN"}
 _FUNC_NAMES = {
     "eq": "equal",
@@ -220,12 +235,16 @@ def _convert(entity: Entity, column: str, value: str) -> Any:
             return int(enum.Value(value))
         except ValueError:
             names = ", ".join(enum.keys())
-            raise invalid(f"invalid value {value} for {entity.prefix}.{column}: expected a number or one of {names}") from None
+            raise invalid(
+                f"invalid value {value} for {entity.prefix}.{column}: expected a number or one of {names}"
+            ) from None
     if column in ("retry_attempt", "phase_version", "mode", "state", "resource_type", "id"):
         try:
             return int(value)
         except ValueError:
-            raise invalid(f"invalid value {value} for {entity.prefix}.{column}: expected an integer") from None
+            raise invalid(
+                f"invalid value {value} for {entity.prefix}.{column}: expected an integer"
+            ) from None
     return value
 
 
@@ -274,7 +293,8 @@ def parse_filters(filters: str, primary: Entity) -> list[Condition]:
         entity, column = _customize(entity, name)
         if column not in entity.columns:
             raise invalid(
-                f"'{entity.prefix}.{name}' is invalid filter; valid fields: " + ", ".join(sorted(entity.columns))
+                f"'{entity.prefix}.{name}' is invalid filter; valid fields: "
+                + ", ".join(sorted(entity.columns))
             )
         values = raw_value.split(";")
         qualified = f'{entity.table}."{column}"'

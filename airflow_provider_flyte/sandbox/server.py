@@ -39,7 +39,14 @@ from flyteidl.service import (
     signal_pb2_grpc,
 )
 
-from airflow_provider_flyte.sandbox.auth import AuthGuard, AuthMetadataServicer, IdentityServicer, TokenStore
+from airflow_provider_flyte.sandbox.auth import (
+    AuthGuard,
+    AuthMetadataServicer,
+    IdentityServicer,
+    PrincipalContext,
+    TokenStore,
+    current_principal,
+)
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.dataproxy import DataProxyServicer, UrlSigner
@@ -124,6 +131,7 @@ def _wrap_method(
     """The single place where an RPC's guards run and its errors become gRPC statuses."""
     method = rpc.rsplit("/", 1)[-1]
     is_async = impl is not None and inspect.iscoroutinefunction(impl)
+    authenticated = any(isinstance(g, AuthGuard) for g in guards)
 
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         failure: SandboxError
@@ -132,9 +140,12 @@ def _wrap_method(
                 await guard.check(method, context)
             if impl is None:
                 raise NotImplementedError
+            servicer_context: Any = (
+                PrincipalContext(context, current_principal()) if authenticated else context
+            )
             if is_async:
-                return await impl(request, context)
-            return impl(request, context)
+                return await impl(request, servicer_context)
+            return impl(request, servicer_context)
         except SandboxError as exc:
             failure = exc
         except grpc.aio.AbortError:

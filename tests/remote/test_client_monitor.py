@@ -150,8 +150,10 @@ def test_failure_and_retries(remote: FlyteRemote, v: str) -> None:
 def test_terminate_timeout_and_relaunch(remote: FlyteRemote, v: str) -> None:
     sleep = _task(remote, v, "sleep", "sleep_seconds", {"seconds": float}, {"o0": float})
     running = remote.execute(sleep, inputs={"seconds": 30.0})
+    data_calls = remote.rpc_stats.by_method["GetExecutionData"]
     with pytest.raises(FlyteTimeoutError, match="did not complete"):
         remote.wait(running, timeout=0.3, poll_interval=0.05)
+    assert remote.rpc_stats.by_method["GetExecutionData"] == data_calls + 1  # inputs once, not on every poll
     running.terminate("stop it")
     running.wait(timeout=30, sync_nodes=False)
     assert running.phase_name == "ABORTED" and running.error is None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -38,7 +40,6 @@ from .test_admin_support import (
     register_add,
     rpc_error,
     stubs,
-    task_request,
     unique,
     wait_phase,
 )
@@ -53,7 +54,9 @@ def s(sandbox: SandboxThread) -> Iterator[Stubs]:
     out.close()
 
 
-def gate_workflow(s: Stubs, gate: core_workflow_pb2.GateNode, outputs: bool = True) -> identifier_pb2.Identifier:
+def gate_workflow(
+    s: Stubs, gate: core_workflow_pb2.GateNode, outputs: bool = True
+) -> identifier_pb2.Identifier:
     """Register a one-node workflow (a gate) and its launch plan; return the launch plan id."""
     name = unique("exe.gate")
     wf_id = ident(identifier_pb2.WORKFLOW, name)
@@ -64,7 +67,9 @@ def gate_workflow(s: Stubs, gate: core_workflow_pb2.GateNode, outputs: bool = Tr
         t.interface.outputs.variables["o0"].type.CopyFrom(INT)
         b = t.outputs.add(var="o0")
         b.binding.promise.node_id, b.binding.promise.var = "n0", "o0"
-    s.admin.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=wf_id, spec=workflow_pb2.WorkflowSpec(template=t)), timeout=10)
+    s.admin.CreateWorkflow(
+        workflow_pb2.WorkflowCreateRequest(id=wf_id, spec=workflow_pb2.WorkflowSpec(template=t)), timeout=10
+    )
     lp = launch_plan_request(name, wf_id)
     s.admin.CreateLaunchPlan(lp, timeout=10)
     return lp.id
@@ -110,13 +115,19 @@ def test_launch_plan_execution_end_to_end(s: Stubs, sandbox: SandboxThread) -> N
     assert attempt.closure.phase == TASK.SUCCEEDED and attempt.id.retry_attempt == 0
     got = s.admin.GetTaskExecution(task_execution_pb2.TaskExecutionGetRequest(id=attempt.id), timeout=10)
     assert got.closure.duration == attempt.closure.duration
-    task_data = s.admin.GetTaskExecutionData(task_execution_pb2.TaskExecutionGetDataRequest(id=attempt.id), timeout=10)
+    task_data = s.admin.GetTaskExecutionData(
+        task_execution_pb2.TaskExecutionGetDataRequest(id=attempt.id), timeout=10
+    )
     assert task_data.full_inputs.literals["a"].scalar.primitive.integer == 5
-    admin = sandbox.sandbox.admin
+    admin: Any = sandbox.sandbox.admin
     assert admin is not None
     literal = sandbox.run(admin.get_data(f"flyte://v1/flytesnacks/development/{eid.name}/n1/o/o0"))
-    assert isinstance(literal, dataproxy_pb2.GetDataResponse) and literal.literal.scalar.primitive.integer == 8
-    assert admin.execution_url(eid).endswith(f"/console/projects/flytesnacks/domains/development/executions/{eid.name}")  # type: ignore[attr-defined]
+    assert (
+        isinstance(literal, dataproxy_pb2.GetDataResponse) and literal.literal.scalar.primitive.integer == 8
+    )
+    assert admin.execution_url(eid).endswith(
+        f"/console/projects/flytesnacks/domains/development/executions/{eid.name}"
+    )
 
 
 def test_single_task_execution_uses_flytegen(s: Stubs) -> None:
@@ -147,7 +158,7 @@ def test_input_checks(s: Stubs) -> None:
     def err(inputs: dict[str, object]) -> str:
         e = rpc_error(s.admin.CreateExecution, _request(lp.id, inputs))
         assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
-        return e.details()
+        return str(e.details())
 
     assert err({"a": lit_int(1), "zz": lit_int(1)}).startswith("invalid input zz")
     assert err({}) == "expected_inputs a missing"
@@ -158,8 +169,12 @@ def test_input_checks(s: Stubs) -> None:
     assert data.full_inputs.literals["b"].scalar.primitive.integer == 1  # fixed input applied
 
 
-def _request(target: identifier_pb2.Identifier, inputs: dict[str, object], name: str = "", **kw: str) -> execution_pb2.ExecutionCreateRequest:
-    request = execution_pb2.ExecutionCreateRequest(project=kw.get("project", "flytesnacks"), domain=kw.get("domain", "development"), name=name)
+def _request(
+    target: identifier_pb2.Identifier, inputs: dict[str, object], name: str = "", **kw: str
+) -> execution_pb2.ExecutionCreateRequest:
+    request = execution_pb2.ExecutionCreateRequest(
+        project=kw.get("project", "flytesnacks"), domain=kw.get("domain", "development"), name=name
+    )
     request.spec.launch_plan.CopyFrom(target)
     for k, v in inputs.items():
         request.inputs.literals[k].CopyFrom(v)
@@ -211,7 +226,9 @@ def test_list_archive_and_pagination(s: Stubs) -> None:
     assert [e.id.name for e in archived.executions] == [ids[0].name]
     assert archived.executions[0].closure.state_change_details.state == execution_pb2.EXECUTION_ARCHIVED
     by_lp = common_pb2.ResourceListRequest(
-        id=NE(project="flytesnacks", domain="development"), limit=10, filters=f"eq(launch_plan.name,{lp_id.name})"
+        id=NE(project="flytesnacks", domain="development"),
+        limit=10,
+        filters=f"eq(launch_plan.name,{lp_id.name})",
     )
     assert len(s.admin.ListExecutions(by_lp, timeout=10).executions) == 4
 
@@ -224,7 +241,9 @@ def test_terminate_relaunch_and_recover(s: Stubs) -> None:
     done = wait_phase(s, eid)
     assert done.closure.phase == WF.ABORTED
     assert done.closure.abort_metadata.cause == "stop it"
-    again = rpc_error(s.admin.TerminateExecution, execution_pb2.ExecutionTerminateRequest(id=eid, cause="again"))
+    again = rpc_error(
+        s.admin.TerminateExecution, execution_pb2.ExecutionTerminateRequest(id=eid, cause="again")
+    )
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert again.details() == "Cannot abort an already terminated workflow execution"
 
@@ -238,7 +257,9 @@ def test_terminate_relaunch_and_recover(s: Stubs) -> None:
     _, _, add_lp = register_add(s, "exe.rec")
     source = create_execution(s, add_lp, {"a": lit_int(1), "b": lit_int(2)})
     wait_phase(s, source)
-    recovered = s.admin.RecoverExecution(execution_pb2.ExecutionRecoverRequest(id=source, name=unique("rec")), timeout=10).id
+    recovered = s.admin.RecoverExecution(
+        execution_pb2.ExecutionRecoverRequest(id=source, name=unique("rec")), timeout=10
+    ).id
     done = wait_phase(s, recovered)
     assert done.spec.metadata.mode == execution_pb2.ExecutionMetadata.RECOVERED
     data = s.admin.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=recovered), timeout=10)
@@ -258,7 +279,9 @@ def test_child_launch_plan_execution(s: Stubs) -> None:
         node.inputs.add(var=var).binding.scalar.primitive.integer = value
     b = t.outputs.add(var="o0")
     b.binding.promise.node_id, b.binding.promise.var = "n0", "o0"
-    s.admin.CreateWorkflow(workflow_pb2.WorkflowCreateRequest(id=wf_id, spec=workflow_pb2.WorkflowSpec(template=t)), timeout=10)
+    s.admin.CreateWorkflow(
+        workflow_pb2.WorkflowCreateRequest(id=wf_id, spec=workflow_pb2.WorkflowSpec(template=t)), timeout=10
+    )
     lp = launch_plan_request(name, wf_id)
     s.admin.CreateLaunchPlan(lp, timeout=10)
     eid = create_execution(s, lp.id, {})
@@ -267,7 +290,9 @@ def test_child_launch_plan_execution(s: Stubs) -> None:
     data = s.admin.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=eid), timeout=10)
     assert data.full_outputs.literals["o0"].scalar.primitive.integer == 12
     n0 = s.admin.GetNodeExecution(
-        node_execution_pb2.NodeExecutionGetRequest(id=identifier_pb2.NodeExecutionIdentifier(node_id="n0", execution_id=eid)),
+        node_execution_pb2.NodeExecutionGetRequest(
+            id=identifier_pb2.NodeExecutionIdentifier(node_id="n0", execution_id=eid)
+        ),
         timeout=10,
     )
     child_id = n0.closure.workflow_node_metadata.executionId
@@ -277,7 +302,9 @@ def test_child_launch_plan_execution(s: Stubs) -> None:
     assert child.spec.metadata.parent_node_execution.execution_id == eid
     children = s.admin.ListExecutions(
         common_pb2.ResourceListRequest(
-            id=NE(project="flytesnacks", domain="development"), limit=10, filters=f"eq(mode,CHILD_WORKFLOW)+eq(name,{child_id.name})"
+            id=NE(project="flytesnacks", domain="development"),
+            limit=10,
+            filters=f"eq(mode,CHILD_WORKFLOW)+eq(name,{child_id.name})",
         ),
         timeout=10,
     )
@@ -293,7 +320,9 @@ def test_signals(s: Stubs) -> None:
     eid = create_execution(s, lp_id, {})
     deadline = time.monotonic() + 20
     while True:
-        listed = s.signal.ListSignals(signal_pb2.SignalListRequest(workflow_execution_id=eid, limit=10), timeout=10)
+        listed = s.signal.ListSignals(
+            signal_pb2.SignalListRequest(workflow_execution_id=eid, limit=10), timeout=10
+        )
         if listed.signals:
             break
         assert time.monotonic() < deadline
@@ -312,7 +341,9 @@ def test_signals(s: Stubs) -> None:
     assert done.closure.phase == WF.SUCCEEDED
     data = s.admin.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=eid), timeout=10)
     assert data.full_outputs.literals["o0"].scalar.primitive.integer == 41
-    got = s.signal.GetOrCreateSignal(signal_pb2.SignalGetOrCreateRequest(id=sid, type=signal.type), timeout=10)
+    got = s.signal.GetOrCreateSignal(
+        signal_pb2.SignalGetOrCreateRequest(id=sid, type=signal.type), timeout=10
+    )
     assert got.value.scalar.primitive.integer == 41
 
 
@@ -337,9 +368,11 @@ def test_event_transition_rules(s: Stubs) -> None:
     assert rpc_error(s.admin.CreateWorkflowEvent, missing).code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_restart_fails_interrupted_executions(fresh_sandbox: object, tmp_path: object) -> None:
-    start = fresh_sandbox  # type: ignore[assignment]
-    first: SandboxThread = start(data_dir=tmp_path / "data")  # type: ignore[operator]
+def test_restart_fails_interrupted_executions(
+    fresh_sandbox: Callable[..., SandboxThread], tmp_path: Path
+) -> None:
+    start = fresh_sandbox
+    first = start(data_dir=tmp_path / "data")
     s = stubs(first.endpoint)
     lp_id = sleep_launch_plan(s)
     _, _, add_lp = register_add(s, "exe.rst")
@@ -349,7 +382,7 @@ def test_restart_fails_interrupted_executions(fresh_sandbox: object, tmp_path: o
     wait_phase(s, running, {WF.RUNNING})
     s.close()
     first.stop()
-    second: SandboxThread = start(data_dir=tmp_path / "data")  # type: ignore[operator]
+    second = start(data_dir=tmp_path / "data")
     s = stubs(second.endpoint)
     try:
         got = s.admin.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=running), timeout=10)

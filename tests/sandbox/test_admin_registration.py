@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -39,8 +40,8 @@ def s(sandbox: SandboxThread) -> Iterator[Stubs]:
     out.close()
 
 
-def details(exc: grpc.RpcError) -> status_pb2.Status:
-    for key, value in exc.trailing_metadata() or ():  # type: ignore[attr-defined]
+def details(exc: Any) -> Any:
+    for key, value in exc.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
             return status_pb2.Status.FromString(value)
     raise AssertionError("no status details")
@@ -60,7 +61,9 @@ def test_task_register_get_and_idempotency(s: Stubs) -> None:
     changed = task_request(name, callable_name="square", inputs={"x": int})
     different = rpc_error(s.admin.CreateTask, changed)
     assert different.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "task with different structure already exists. (Please register a new version" in different.details()
+    assert (
+        "task with different structure already exists. (Please register a new version" in different.details()
+    )
     assert "interface" in different.details()
 
 
@@ -93,7 +96,9 @@ def test_versions_lists_and_latest(s: Stubs) -> None:
     assert pages == [["v1", "v2"], ["v3"]]
     by_version = s.admin.ListTasks(
         common_pb2.ResourceListRequest(
-            id=NE(project="flytesnacks", domain="development"), limit=100, filters=f"eq(version,v2)+eq(name,{name})"
+            id=NE(project="flytesnacks", domain="development"),
+            limit=100,
+            filters=f"eq(version,v2)+eq(name,{name})",
         ),
         timeout=10,
     )
@@ -108,7 +113,7 @@ def test_versions_lists_and_latest(s: Stubs) -> None:
 
 
 def test_workflow_compiled_closure_and_flytekit_promotion(s: Stubs) -> None:
-    task_id, wf_id, lp_id = register_add(s, "reg.wf")
+    task_id, wf_id, _ = register_add(s, "reg.wf")
     wf = s.admin.GetWorkflow(common_pb2.ObjectGetRequest(id=wf_id), timeout=10)
     closure = wf.closure.compiled_workflow
     node_ids = [n.id for n in closure.primary.template.nodes]
@@ -121,7 +126,9 @@ def test_workflow_compiled_closure_and_flytekit_promotion(s: Stubs) -> None:
     n0 = closure.primary.template.nodes[1]
     assert n0.inputs[0].binding.promise.node_id == "start-node"  # "" rewritten as flyteadmin does
     listed = s.admin.ListWorkflows(
-        common_pb2.ResourceListRequest(id=NE(project="flytesnacks", domain="development", name=wf_id.name), limit=5),
+        common_pb2.ResourceListRequest(
+            id=NE(project="flytesnacks", domain="development", name=wf_id.name), limit=5
+        ),
         timeout=10,
     )
     assert not listed.workflows[0].closure.HasField("compiled_workflow")
@@ -177,12 +184,18 @@ def test_launch_plan_inputs_and_activation(s: Stubs) -> None:
     assert lp.closure.expected_inputs.parameters["a"].required
     assert lp.closure.expected_inputs.parameters["b"].default.scalar.primitive.integer == 7
     assert set(lp.closure.expected_outputs.variables) == {"o0"}
-    assert rpc_error(s.admin.CreateLaunchPlan, request).details() == "launch plan with identical structure already exists"
+    assert (
+        rpc_error(s.admin.CreateLaunchPlan, request).details()
+        == "launch plan with identical structure already exists"
+    )
 
     wrong = launch_plan_request(unique("reg.lp"), wf_id)
     wrong.spec.fixed_inputs.literals["a"].CopyFrom(lit_str("x"))
     error = rpc_error(s.admin.CreateLaunchPlan, wrong)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "invalid fixed_inputs wrong type a" in error.details()
+    assert (
+        error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        and "invalid fixed_inputs wrong type a" in error.details()
+    )
     wrong = launch_plan_request(unique("reg.lp"), wf_id)
     wrong.spec.default_inputs.parameters["zzz"].var.type.CopyFrom(STR)
     assert "unexpected default_inputs zzz" in rpc_error(s.admin.CreateLaunchPlan, wrong).details()
@@ -192,11 +205,15 @@ def test_launch_plan_inputs_and_activation(s: Stubs) -> None:
     v2 = launch_plan_request(name, wf_id, version="v2")
     s.admin.CreateLaunchPlan(v2, timeout=10)
     active = NE(project="flytesnacks", domain="development", name=name)
-    assert rpc_error(
-        s.admin.GetActiveLaunchPlan, launch_plan_pb2.ActiveLaunchPlanRequest(id=active)
-    ).details().startswith("No active launch plan could be found")
+    assert (
+        rpc_error(s.admin.GetActiveLaunchPlan, launch_plan_pb2.ActiveLaunchPlanRequest(id=active))
+        .details()
+        .startswith("No active launch plan could be found")
+    )
     for lp_id in (request.id, v2.id):
-        s.admin.UpdateLaunchPlan(launch_plan_pb2.LaunchPlanUpdateRequest(id=lp_id, state=launch_plan_pb2.ACTIVE), timeout=10)
+        s.admin.UpdateLaunchPlan(
+            launch_plan_pb2.LaunchPlanUpdateRequest(id=lp_id, state=launch_plan_pb2.ACTIVE), timeout=10
+        )
         got = s.admin.GetActiveLaunchPlan(launch_plan_pb2.ActiveLaunchPlanRequest(id=active), timeout=10)
         assert got.id == lp_id
     first = s.admin.GetLaunchPlan(common_pb2.ObjectGetRequest(id=request.id), timeout=10)
@@ -206,7 +223,9 @@ def test_launch_plan_inputs_and_activation(s: Stubs) -> None:
         timeout=10,
     )
     assert v2.id in [lp.id for lp in listed.launch_plans]
-    bad_state = rpc_error(s.admin.UpdateLaunchPlan, launch_plan_pb2.LaunchPlanUpdateRequest(id=v2.id, state=7))
+    bad_state = rpc_error(
+        s.admin.UpdateLaunchPlan, launch_plan_pb2.LaunchPlanUpdateRequest(id=v2.id, state=7)
+    )
     assert "Unrecognized launch plan state 7" in bad_state.details()
     assert task_id.resource_type == TASK
 
@@ -245,7 +264,9 @@ def test_named_entities(s: Stubs) -> None:
         common_pb2.NamedEntityUpdateRequest(
             resource_type=TASK,
             id=ne_id,
-            metadata=common_pb2.NamedEntityMetadata(description="adds", state=common_pb2.NAMED_ENTITY_ARCHIVED),
+            metadata=common_pb2.NamedEntityMetadata(
+                description="adds", state=common_pb2.NAMED_ENTITY_ARCHIVED
+            ),
         ),
         timeout=10,
     )
@@ -262,17 +283,22 @@ def test_projects_and_domains(s: Stubs) -> None:
     assert [d.id for d in projects.projects[0].domains] == ["development", "staging", "production"]
     new = unique("proj-")
     s.admin.RegisterProject(
-        project_pb2.ProjectRegisterRequest(project=project_pb2.Project(id=new, name="New project")), timeout=10
+        project_pb2.ProjectRegisterRequest(project=project_pb2.Project(id=new, name="New project")),
+        timeout=10,
     )
     dup = rpc_error(
         s.admin.RegisterProject,
         project_pb2.ProjectRegisterRequest(project=project_pb2.Project(id=new, name="New project")),
     )
     assert dup.code() == grpc.StatusCode.ALREADY_EXISTS
-    s.admin.UpdateProject(project_pb2.Project(id=new, name="Renamed", state=project_pb2.Project.ARCHIVED), timeout=10)
+    s.admin.UpdateProject(
+        project_pb2.Project(id=new, name="Renamed", state=project_pb2.Project.ARCHIVED), timeout=10
+    )
     got = s.admin.GetProject(project_pb2.ProjectGetRequest(id=new), timeout=10)
     assert got.name == "Renamed"
-    assert new not in [p.id for p in s.admin.ListProjects(project_pb2.ProjectListRequest(), timeout=10).projects]
+    assert new not in [
+        p.id for p in s.admin.ListProjects(project_pb2.ProjectListRequest(), timeout=10).projects
+    ]
     archived = s.admin.ListProjects(project_pb2.ProjectListRequest(filters="eq(state,1)"), timeout=10)
     assert new in [p.id for p in archived.projects]
     error = rpc_error(s.admin.CreateTask, task_request(unique("x"), project=new))

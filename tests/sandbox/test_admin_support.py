@@ -44,11 +44,15 @@ class Stubs:
 
 def stubs(endpoint: str) -> Stubs:
     channel = grpc.insecure_channel(endpoint)
-    return Stubs(channel, admin_pb2_grpc.AdminServiceStub(channel), signal_pb2_grpc.SignalServiceStub(channel))
+    return Stubs(
+        channel, admin_pb2_grpc.AdminServiceStub(channel), signal_pb2_grpc.SignalServiceStub(channel)
+    )
 
 
 def ident(kind: int, name: str, version: str = "v1", project: str = P, domain: str = D) -> Any:
-    return identifier_pb2.Identifier(resource_type=kind, project=project, domain=domain, name=name, version=version)
+    return identifier_pb2.Identifier(
+        resource_type=kind, project=project, domain=domain, name=name, version=version
+    )
 
 
 def lit_int(value: int) -> Any:
@@ -111,8 +115,12 @@ def register_add(s: Stubs, prefix: str = "adm") -> tuple[Any, Any, Any]:
     return task.id, wf.id, lp.id
 
 
-def create_execution(s: Stubs, target: Any, inputs: dict[str, Any] | None = None, name: str = "", **kw: Any) -> Any:
-    request = execution_pb2.ExecutionCreateRequest(project=kw.pop("project", P), domain=kw.pop("domain", D), name=name)
+def create_execution(
+    s: Stubs, target: Any, inputs: dict[str, Any] | None = None, name: str = "", **kw: Any
+) -> Any:
+    request = execution_pb2.ExecutionCreateRequest(
+        project=kw.pop("project", P), domain=kw.pop("domain", D), name=name
+    )
     request.spec.launch_plan.CopyFrom(target)
     request.spec.metadata.mode = execution_pb2.ExecutionMetadata.MANUAL
     for k, v in (inputs or {}).items():
@@ -127,14 +135,16 @@ def exec_id(name: str, project: str = P, domain: str = D) -> Any:
 def wait_phase(s: Stubs, execution_id: Any, phases: set[int] = TERMINAL, timeout: float = 30) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        execution = s.admin.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=execution_id), timeout=10)
+        execution = s.admin.GetExecution(
+            execution_pb2.WorkflowExecutionGetRequest(id=execution_id), timeout=10
+        )
         if execution.closure.phase in phases:
             return execution
         assert time.monotonic() < deadline, f"stayed {WF.Phase.Name(execution.closure.phase)}"
         time.sleep(0.02)
 
 
-def rpc_error(call: Any, *args: Any, **kw: Any) -> grpc.RpcError:
+def rpc_error(call: Any, *args: Any, **kw: Any) -> Any:
     """Call and return the RpcError it must raise."""
     try:
         call(*args, timeout=10, **kw)
@@ -150,5 +160,3 @@ def iter_pages(call: Any, request: Any, field: str) -> Iterator[Any]:
         if not page.token:
             return
         request.token = page.token
-
-

@@ -161,7 +161,8 @@ def test_terminate_aborts_running_execution(stubs: tuple[Any, Any]) -> None:
     assert ex.closure.phase == 7, ex.closure
 
 
-def test_throughput_of_single_task_executions(stubs: tuple[Any, Any]) -> None:
+def test_many_concurrent_single_task_executions(stubs: tuple[Any, Any]) -> None:
+    """150 executions created concurrently all succeed with their own result (speed: benchmarks/)."""
     admin, _ = stubs
     add = task("e2e.fast", "add", {"a": INT, "b": INT}, {"o0": INT})
     admin.CreateTask(task_pb2.TaskCreateRequest(id=add.id, spec=task_pb2.TaskSpec(template=add)))
@@ -174,12 +175,10 @@ def test_throughput_of_single_task_executions(stubs: tuple[Any, Any]) -> None:
         req.spec.launch_plan.CopyFrom(add.id)
         admin.CreateExecution(req)
 
-    t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(create, range(n)))
     done = [wait(admin, f"fast{i}") for i in range(n)]
-    elapsed = time.monotonic() - t0
     assert all(ex.closure.phase == 4 for ex in done)
-    rate = n / elapsed
-    print(f"{rate:.0f} single-task executions/s end to end")
-    assert rate >= 50, f"{rate:.1f} executions/s"
+    for i in (0, n // 2, n - 1):
+        data = admin.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=done[i].id))
+        assert data.full_outputs.literals["o0"].scalar.primitive.integer == i + 1

@@ -34,7 +34,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.open()
     with s.transaction():
         for i, (name, phase, mode) in enumerate(
-            [("alpha", "RUNNING", 0), ("beta", "SUCCEEDED", 1), ("gamma", "FAILED", 0), ("delta", "RUNNING", 4)]
+            [
+                ("alpha", "RUNNING", 0),
+                ("beta", "SUCCEEDED", 1),
+                ("gamma", "FAILED", 0),
+                ("delta", "RUNNING", 4),
+            ]
         ):
             s.insert(
                 "executions",
@@ -159,6 +164,9 @@ def test_list_executions_value_in_over_grpc(sandbox: SandboxThread) -> None:
         )
         assert sorted(e.id.name for e in request.executions) == sorted([ids[0].name, ids[2].name])
         assert request.token == ""
-        assert exec_id(ids[0].name) == request.executions[0].id or exec_id(ids[2].name) == request.executions[0].id
+        assert (
+            exec_id(ids[0].name) == request.executions[0].id
+            or exec_id(ids[2].name) == request.executions[0].id
+        )
     finally:
         s.close()

@@ -80,10 +80,16 @@ def _sleep_workflow(
     return workflow, launch_plan
 
 
-def _register_and_run(stub: admin_pb2_grpc.AdminServiceStub, name: str, seconds: int, execution: str) -> None:
+Metadata = tuple[tuple[str, str], ...]
+
+
+def _register_and_run(
+    stub: admin_pb2_grpc.AdminServiceStub, name: str, seconds: int, execution: str, metadata: Metadata = ()
+) -> None:
+    """Register a sleep workflow and its launch plan, and launch one execution of it."""
     workflow, launch_plan = _sleep_workflow(name, seconds)
-    stub.CreateWorkflow(workflow, timeout=30)
-    stub.CreateLaunchPlan(launch_plan, timeout=30)
+    stub.CreateWorkflow(workflow, metadata=metadata, timeout=30)
+    stub.CreateLaunchPlan(launch_plan, metadata=metadata, timeout=30)
     stub.CreateExecution(
         execution_pb2.ExecutionCreateRequest(
             project=P,
@@ -95,6 +101,7 @@ def _register_and_run(stub: admin_pb2_grpc.AdminServiceStub, name: str, seconds:
             ),
             inputs=literals_pb2.LiteralMap(),
         ),
+        metadata=metadata,
         timeout=30,
     )
 

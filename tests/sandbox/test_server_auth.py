@@ -197,3 +197,18 @@ def test_flytekit_client_credentials_flow(fresh_sandbox: Callable[..., SandboxTh
     assert client.get_domains().domains
     time.sleep(1.1)  # the token expired: flytekit refreshes once and retries
     assert client.get_domains().domains
+
+
+
+def test_principal_reaches_the_admin_and_cannot_be_spoofed(fresh_sandbox: Callable[..., SandboxThread]) -> None:
+    from tests.sandbox.test_restart import WF, _register_and_run, _wait_phase
+
+    running = _start(fresh_sandbox)
+    with grpc.insecure_channel(running.endpoint) as channel:
+        token = _flytekit_style_token(_token_endpoint(channel)).json()["access_token"]
+        # a client-sent x-sandbox-principal is replaced by the authenticated client id
+        metadata = (("authorization", f"Bearer {token}"), ("x-sandbox-principal", "mallory"))
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        _register_and_run(stub, "auth.principal", 0, "by-airflow", metadata=metadata)
+        execution = _wait_phase(stub, "by-airflow", {WF.SUCCEEDED}, metadata=metadata)
+        assert execution.spec.metadata.principal == CLIENT_ID

@@ -95,9 +95,7 @@ def build_execution_request(
         spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=interruptible))
     if envs:
         spec.envs.CopyFrom(
-            common_pb2.Envs(
-                values=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in envs.items()]
-            )
+            common_pb2.Envs(values=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in envs.items()])
         )
     if tags:
         spec.tags.extend(tags)
@@ -230,7 +228,7 @@ def sync_execution(execution: FlyteWorkflowExecution, sync_nodes: bool = False) 
 
     proto = yield from get_execution(execution.proto.id)
     execution._update(proto)
-    if not execution._data_complete:
+    if execution._inputs is None or (execution.is_done and not execution._data_complete):
         data = yield Call(
             ADMIN, "GetExecutionData", execution_pb2.WorkflowExecutionGetDataRequest(id=proto.id), True
         )

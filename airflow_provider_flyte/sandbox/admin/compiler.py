@@ -144,7 +144,9 @@ class _Compiler:
                 names = {b.var for b in node.inputs}
                 return names, names
             if kind == "signal":
-                return set(), {gate.signal.output_variable_name} if gate.signal.output_variable_name else set()
+                return set(), {
+                    gate.signal.output_variable_name
+                } if gate.signal.output_variable_name else set()
             if kind == "sleep":
                 return set(), set()
             raise CompileError(f"gate node {node.id} has no condition (approve, signal or sleep)")
@@ -157,7 +159,9 @@ class _Compiler:
             if not node.branch_node.if_else.HasField("case"):
                 raise CompileError(f"branch node {node.id} has no case")
             return None, None
-        raise CompileError(f"node {node.id} has no target (task_node, workflow_node, branch_node, gate_node or array_node)")
+        raise CompileError(
+            f"node {node.id} has no target (task_node, workflow_node, branch_node, gate_node or array_node)"
+        )
 
     # -- one workflow template ------------------------------------------------------------------------------------
     def compile_template(self, template: Any) -> Any:
@@ -166,8 +170,6 @@ class _Compiler:
         name = fmt(wf.id)
         scope: dict[str, set[str] | None] = {START_NODE: set(wf.interface.inputs.variables)}
         top_ids: list[str] = []
-        if not wf.nodes:
-            raise CompileError(f"workflow {name} has no nodes; add at least one node")
         for node in wf.nodes:
             if not node.id:
                 raise CompileError("every node needs an id; found a node without one")
@@ -210,7 +212,9 @@ class _Compiler:
         end_upstream: set[str] = set()
         for binding in wf.outputs:
             if binding.var not in declared_outputs:
-                raise CompileError(f"workflow output {binding.var} is bound but not declared in the interface")
+                raise CompileError(
+                    f"workflow output {binding.var} is bound but not declared in the interface"
+                )
             bound_outputs.add(binding.var)
             for promise in _promises(binding.binding):
                 self._check_promise(promise, scope, f"workflow output {binding.var}")
@@ -264,7 +268,9 @@ class _Compiler:
         while remaining:
             ready = [n for n, ups in remaining.items() if not ups]
             if not ready:
-                raise CompileError("the workflow graph has a cycle among nodes " + ", ".join(sorted(remaining)))
+                raise CompileError(
+                    "the workflow graph has a cycle among nodes " + ", ".join(sorted(remaining))
+                )
             for n in ready:
                 del remaining[n]
             for ups in remaining.values():

@@ -76,7 +76,9 @@ class AdminCore:
             self.projects.seed()
         interrupted = fail_interrupted(self.ctx.store)
         if interrupted:
-            log.warning("marked %d execution(s) interrupted by the previous sandbox stop as FAILED", interrupted)
+            log.warning(
+                "marked %d execution(s) interrupted by the previous sandbox stop as FAILED", interrupted
+            )
         self.ctx.engine = self._engine_factory(self.config, self.blobs, self, self, self)
 
     async def stop(self) -> None:

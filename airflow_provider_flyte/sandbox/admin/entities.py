@@ -70,14 +70,28 @@ class Kind:
     list_name: str
 
 
-TASKS = Kind("task", identifier_pb2.TASK, "tasks", TASK, task_pb2.Task, task_pb2.TaskList, "tasks", "ListTasks")
+TASKS = Kind(
+    "task", identifier_pb2.TASK, "tasks", TASK, task_pb2.Task, task_pb2.TaskList, "tasks", "ListTasks"
+)
 WORKFLOWS = Kind(
-    "workflow", identifier_pb2.WORKFLOW, "workflows", WORKFLOW, workflow_pb2.Workflow, workflow_pb2.WorkflowList,
-    "workflows", "ListWorkflows",
+    "workflow",
+    identifier_pb2.WORKFLOW,
+    "workflows",
+    WORKFLOW,
+    workflow_pb2.Workflow,
+    workflow_pb2.WorkflowList,
+    "workflows",
+    "ListWorkflows",
 )
 LAUNCH_PLANS = Kind(
-    "launch plan", identifier_pb2.LAUNCH_PLAN, "launch_plans", LAUNCH_PLAN, launch_plan_pb2.LaunchPlan,
-    launch_plan_pb2.LaunchPlanList, "launch_plans", "ListLaunchPlans",
+    "launch plan",
+    identifier_pb2.LAUNCH_PLAN,
+    "launch_plans",
+    LAUNCH_PLAN,
+    launch_plan_pb2.LaunchPlan,
+    launch_plan_pb2.LaunchPlanList,
+    "launch_plans",
+    "ListLaunchPlans",
 )
 KINDS = {k.resource_type: k for k in (TASKS, WORKFLOWS, LAUNCH_PLANS)}
 
@@ -145,7 +159,9 @@ class Entities:
             self._workflow_cache[row_id] = wf
         return wf
 
-    def _existing(self, kind: Kind, identifier: Any, new_digest: str, new_content: Any, old_content: Any) -> None:
+    def _existing(
+        self, kind: Kind, identifier: Any, new_digest: str, new_content: Any, old_content: Any
+    ) -> None:
         """Raise the right error if this identifier is already registered."""
         row = self.ctx.store.one(
             f"SELECT digest, proto FROM {kind.table} WHERE project = ? AND domain = ? AND name = ? AND version = ?",
@@ -215,8 +231,10 @@ class Entities:
         if template.WhichOneof("target") == "container":
             container = template.container
             require(container.image, "image")
-            for group, entries in (("requests", container.resources.requests),
-                                   ("limits", container.resources.limits)):
+            for group, entries in (
+                ("requests", container.resources.requests),
+                ("limits", container.resources.limits),
+            ):
                 for entry in entries:
                     validate_quantity(entry.value, f"template.container.resources.{group} ({entry.name})")
 
@@ -244,7 +262,9 @@ class Entities:
         )
         closure = compile_workflow(template, list(request.spec.sub_workflows), self.resolver())
         t = now()
-        wf = workflow_pb2.Workflow(id=identifier, short_description=request.spec.description.short_description)
+        wf = workflow_pb2.Workflow(
+            id=identifier, short_description=request.spec.description.short_description
+        )
         wf.closure.compiled_workflow.CopyFrom(closure)
         wf.closure.created_at.CopyFrom(ts(t))
         with self.ctx.store.transaction():
@@ -341,7 +361,9 @@ class Entities:
         lp = launch_plan_pb2.LaunchPlan.FromString(blob)
         lp.closure.state = state
         lp.closure.updated_at.CopyFrom(ts(t))
-        self.ctx.store.update("launch_plans", row_id, {"state": state, "proto": lp.SerializeToString(), "updated_at": t})
+        self.ctx.store.update(
+            "launch_plans", row_id, {"state": state, "proto": lp.SerializeToString(), "updated_at": t}
+        )
 
     def get_active_launch_plan(self, request: Any) -> Any:
         if not request.HasField("id"):
@@ -437,7 +459,9 @@ class Entities:
     def _named_kind(self, resource_type: int) -> Kind:
         kind = KINDS.get(resource_type)
         if kind is None:
-            label = identifier_pb2.ResourceType.Name(resource_type) if resource_type in (0, 4) else resource_type
+            label = (
+                identifier_pb2.ResourceType.Name(resource_type) if resource_type in (0, 4) else resource_type
+            )
             raise invalid(
                 f"Resource type {label} is not supported for named entities (resource_type): use TASK, WORKFLOW or "
                 "LAUNCH_PLAN"
@@ -484,7 +508,9 @@ class Entities:
         require_message(request, "metadata", "metadata")
         self._check_named_exists(kind, request.id)
         with self.ctx.store.transaction():
-            self._upsert_metadata(kind.resource_type, request.id, request.metadata.description, request.metadata.state)
+            self._upsert_metadata(
+                kind.resource_type, request.id, request.metadata.description, request.metadata.state
+            )
         return common_pb2.NamedEntityUpdateResponse()
 
     def _upsert_metadata(self, resource_type: int, identifier: Any, description: str, state: int) -> None:
@@ -666,9 +692,13 @@ def _validate_schedule(spec: Any, expected: Any) -> None:
     if kickoff:
         parameter = expected.parameters.get(kickoff)
         if parameter is None:
-            raise invalid(f"Cannot create a schedule with a KickoffTimeInputArg that does not point to a free input. [{kickoff}] is not free or does not exist.")
+            raise invalid(
+                f"Cannot create a schedule with a KickoffTimeInputArg that does not point to a free input. [{kickoff}] is not free or does not exist."
+            )
         if parameter.var.type.simple != types_pb2.DATETIME:
-            raise invalid(f"KickoffTimeInputArg must reference a datetime input. [{kickoff}] is a {describe_type(parameter.var.type)}")
+            raise invalid(
+                f"KickoffTimeInputArg must reference a datetime input. [{kickoff}] is a {describe_type(parameter.var.type)}"
+            )
     kind = schedule.WhichOneof("ScheduleExpression")
     if kind == "rate":
         if schedule.rate.value <= 0:

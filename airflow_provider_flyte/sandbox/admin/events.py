@@ -41,7 +41,9 @@ from airflow_provider_flyte.sandbox.store import Row, Store
 WF = core_execution_pb2.WorkflowExecution
 NODE = core_execution_pb2.NodeExecution
 TASK = core_execution_pb2.TaskExecution
-NODE_TERMINAL = frozenset({NODE.SUCCEEDED, NODE.FAILED, NODE.ABORTED, NODE.SKIPPED, NODE.TIMED_OUT, NODE.RECOVERED})
+NODE_TERMINAL = frozenset(
+    {NODE.SUCCEEDED, NODE.FAILED, NODE.ABORTED, NODE.SKIPPED, NODE.TIMED_OUT, NODE.RECOVERED}
+)
 TASK_TERMINAL = frozenset({TASK.SUCCEEDED, TASK.FAILED, TASK.ABORTED})
 
 RESTART_CODE = "SandboxRestarted"
@@ -99,13 +101,19 @@ class Events:
         if current == new:
             raise already_exists(f"This phase {WF.Phase.Name(new)} was already recorded for {where}")
         if current in TERMINAL_PHASES:
-            message = f"This workflow execution {fmt_execution(execution_id)} is already in a terminal phase " \
-                      f"{WF.Phase.Name(current)}; it cannot move to {WF.Phase.Name(new)}"
+            message = (
+                f"This workflow execution {fmt_execution(execution_id)} is already in a terminal phase "
+                f"{WF.Phase.Name(current)}; it cannot move to {WF.Phase.Name(new)}"
+            )
             raise failed_precondition(message, terminal_state_details(message, WF.Phase.Name(current)))
         if current == WF.RUNNING and new == WF.QUEUED:
-            raise failed_precondition(f"Cannot go from {WF.Phase.Name(current)} to {WF.Phase.Name(new)} for {where}")
+            raise failed_precondition(
+                f"Cannot go from {WF.Phase.Name(current)} to {WF.Phase.Name(new)} for {where}"
+            )
         if current == WF.ABORTING and new not in TERMINAL_PHASES:
-            raise failed_precondition(f"Invalid phase change from ABORTING to {WF.Phase.Name(new)} for {where}")
+            raise failed_precondition(
+                f"Invalid phase change from ABORTING to {WF.Phase.Name(new)} for {where}"
+            )
         t = event_time(event.occurred_at)
         closure.phase = new
         closure.updated_at.CopyFrom(ts(t))
@@ -115,7 +123,9 @@ class Events:
         if kind == "output_uri":
             closure.outputs.uri = event.output_uri
         elif kind == "output_data":
-            closure.outputs.uri = self._offload(f"{self._prefix(execution_id)}/offloaded_outputs", event.output_data)
+            closure.outputs.uri = self._offload(
+                f"{self._prefix(execution_id)}/offloaded_outputs", event.output_data
+            )
         elif kind == "error":
             closure.error.CopyFrom(event.error)
         terminal = new in TERMINAL_PHASES
@@ -182,10 +192,14 @@ class Events:
             input_uri = ""
         else:
             closure = node_execution_pb2.NodeExecutionClosure.FromString(row["closure"])
-            metadata = node_execution_pb2.NodeExecutionMetaData.FromString(row["node_execution_metadata"] or b"")
+            metadata = node_execution_pb2.NodeExecutionMetaData.FromString(
+                row["node_execution_metadata"] or b""
+            )
             current = closure.phase
             if current == event.phase:
-                raise already_exists(f"This phase {NODE.Phase.Name(event.phase)} was already recorded for {where}")
+                raise already_exists(
+                    f"This phase {NODE.Phase.Name(event.phase)} was already recorded for {where}"
+                )
             if current in NODE_TERMINAL:
                 message = (
                     f"invalid phase change from {NODE.Phase.Name(current)} to {NODE.Phase.Name(event.phase)} for "
@@ -315,7 +329,9 @@ class Events:
             closure = task_execution_pb2.TaskExecutionClosure.FromString(row["closure"])
             current = closure.phase
             if current == event.phase and event.phase_version <= row["phase_version"]:
-                raise already_exists(f"Duplicate event already exists: phase {TASK.Phase.Name(current)} of {where}")
+                raise already_exists(
+                    f"Duplicate event already exists: phase {TASK.Phase.Name(current)} of {where}"
+                )
             if current in TASK_TERMINAL:
                 message = (
                     f"invalid phase change from {TASK.Phase.Name(current)} to {TASK.Phase.Name(event.phase)} for "
@@ -439,10 +455,20 @@ def fail_interrupted(store: Store) -> int:
     task_terminal = [TASK.Phase.Name(p) for p in TASK_TERMINAL]
     specs: list[tuple[str, list[str], Any, Any, str]] = [
         ("executions", wf_terminal, execution_pb2.ExecutionClosure, WF.FAILED, "execution_updated_at"),
-        ("node_executions", node_terminal, node_execution_pb2.NodeExecutionClosure, NODE.FAILED,
-         "node_execution_updated_at"),
-        ("task_executions", task_terminal, task_execution_pb2.TaskExecutionClosure, TASK.FAILED,
-         "task_execution_updated_at"),
+        (
+            "node_executions",
+            node_terminal,
+            node_execution_pb2.NodeExecutionClosure,
+            NODE.FAILED,
+            "node_execution_updated_at",
+        ),
+        (
+            "task_executions",
+            task_terminal,
+            task_execution_pb2.TaskExecutionClosure,
+            TASK.FAILED,
+            "task_execution_updated_at",
+        ),
     ]
     with store.transaction():
         for table, terminal, closure_cls, failed, updated_col in specs:
@@ -455,7 +481,10 @@ def fail_interrupted(store: Store) -> int:
                 closure.updated_at.CopyFrom(ts(t))
                 _set_duration(closure, t)
                 values: dict[str, Any] = {
-                    "phase": type(closure).DESCRIPTOR.fields_by_name["phase"].enum_type.values_by_number[failed].name,
+                    "phase": type(closure)
+                    .DESCRIPTOR.fields_by_name["phase"]
+                    .enum_type.values_by_number[failed]
+                    .name,
                     updated_col: t,
                     "duration": closure.duration.ToNanoseconds() / 1e9,
                     "closure": closure.SerializeToString(),

@@ -60,7 +60,9 @@ Mode = execution_pb2.ExecutionMetadata
 
 def execution_id_of(row: Row) -> Any:
     return identifier_pb2.WorkflowExecutionIdentifier(
-        project=row["execution_project"], domain=row["execution_domain"], name=row["execution_name"],
+        project=row["execution_project"],
+        domain=row["execution_domain"],
+        name=row["execution_name"],
         org=row["execution_org"],
     )
 
@@ -262,7 +264,9 @@ class Executions:
             out.quality_of_service.CopyFrom(lps.quality_of_service)
         if not out.HasField("cluster_assignment") and lps.HasField("cluster_assignment"):
             out.cluster_assignment.CopyFrom(lps.cluster_assignment)
-        has_own = out.WhichOneof("notification_overrides") == "notifications" and len(out.notifications.notifications)
+        has_own = out.WhichOneof("notification_overrides") == "notifications" and len(
+            out.notifications.notifications
+        )
         if not has_own and not out.disable_all:
             out.notifications.notifications.extend(lps.entity_metadata.notifications)
         return out
@@ -272,7 +276,9 @@ class Executions:
         closure = execution_pb2.ExecutionClosure.FromString(row["closure"])
         closure.phase = WorkflowPhase.FAILED
         closure.error.code = "LaunchFailed"
-        closure.error.message = f"the sandbox engine could not start the execution: {type(exc).__name__}: {exc}"
+        closure.error.message = (
+            f"the sandbox engine could not start the execution: {type(exc).__name__}: {exc}"
+        )
         closure.error.kind = core_execution_pb2.ExecutionError.SYSTEM
         t = now()
         closure.updated_at.CopyFrom(ts(t))
@@ -293,7 +299,9 @@ class Executions:
     # -- relaunch / recover ----------------------------------------------------------------------------------------
     def _recreate_request(self, source: Row, name: str) -> Any:
         request = execution_pb2.ExecutionCreateRequest(
-            project=source["execution_project"], domain=source["execution_domain"], name=name,
+            project=source["execution_project"],
+            domain=source["execution_domain"],
+            name=name,
             org=source["execution_org"],
         )
         request.spec.ParseFromString(source["spec"])
@@ -405,7 +413,8 @@ class Executions:
             raise failed_precondition(
                 "Cannot abort an already terminated workflow execution",
                 terminal_state_details(
-                    "Cannot abort an already terminated workflow execution", WorkflowPhase.Phase.Name(closure.phase)
+                    "Cannot abort an already terminated workflow execution",
+                    WorkflowPhase.Phase.Name(closure.phase),
                 ),
             )
         t = now()
@@ -424,4 +433,25 @@ class Executions:
                     "closure": closure.SerializeToString(),
                 },
             )
-        await self.ctx.require_engine().abort(execution_id, cause)
+        engine = self.ctx.require_engine()
+        await engine.abort(execution_id, cause)
+        is_running = getattr(engine, "is_running", None)
+        if is_running is not None and not is_running(execution_id):
+            self._finish_abort(execution_id)
+
+    def _finish_abort(self, execution_id: Any) -> None:
+        """The engine does not run this execution (any more): record ABORTED ourselves if it is still ABORTING."""
+        row = self.row(execution_id)
+        closure = execution_pb2.ExecutionClosure.FromString(row["closure"])
+        if closure.phase != WorkflowPhase.ABORTING:
+            return
+        t = now()
+        closure.phase = WorkflowPhase.ABORTED
+        closure.updated_at.CopyFrom(ts(t))
+        with self.ctx.store.transaction():
+            self.ctx.store.update(
+                "executions",
+                row["id"],
+                {"phase": "ABORTED", "execution_updated_at": t, "closure": closure.SerializeToString()},
+            )
+        self.ctx.waiters.resolve_terminal(exec_key(execution_id))

@@ -77,19 +77,26 @@ class Nodes:
         params: list[Any] = list(exec_key(execution_id))
         if request.unique_parent_id:
             parent = self.node_row(
-                identifier_pb2.NodeExecutionIdentifier(execution_id=execution_id, node_id=request.unique_parent_id)
+                identifier_pb2.NodeExecutionIdentifier(
+                    execution_id=execution_id, node_id=request.unique_parent_id
+                )
             )
             where.append("node_executions.parent_id = ?")
             params.append(parent["id"])
         else:
-            where.append("node_executions.parent_id IS NULL AND node_executions.parent_task_execution_id IS NULL")
+            where.append(
+                "node_executions.parent_id IS NULL AND node_executions.parent_task_execution_id IS NULL"
+            )
         return self._list(request, where, params, "ListNodeExecutions")
 
     def list_nodes_for_task(self, request: Any) -> Any:
         task_execution_id = validate_task_execution_id(request, "task_execution_id")
         task_row = self.task_row(task_execution_id)
         return self._list(
-            request, ["node_executions.parent_task_execution_id = ?"], [task_row["id"]], "ListNodeExecutionsForTask"
+            request,
+            ["node_executions.parent_task_execution_id = ?"],
+            [task_row["id"]],
+            "ListNodeExecutionsForTask",
         )
 
     def _list(self, request: Any, where: list[str], params: list[Any], list_name: str) -> Any:
@@ -227,7 +234,9 @@ class Nodes:
             )
         node_id = identifier_pb2.NodeExecutionIdentifier(node_id=m["node"])
         node_id.execution_id.project, node_id.execution_id.domain, node_id.execution_id.name = (
-            m["project"], m["domain"], m["name"]
+            m["project"],
+            m["domain"],
+            m["name"],
         )
         node_row = self.node_row(node_id)
         if m["attempt"] is not None:
@@ -237,7 +246,9 @@ class Nodes:
                 (m["project"], m["domain"], m["name"], m["node"], int(m["attempt"])),
             )
             if task is None:
-                raise not_found(f"no task execution attempt {m['attempt']} for node {m['node']} in {flyte_url}")
+                raise not_found(
+                    f"no task execution attempt {m['attempt']} for node {m['node']} in {flyte_url}"
+                )
             closure: Any = task_execution_pb2.TaskExecutionClosure.FromString(task["closure"])
             input_uri = task["input_uri"]
         else:

@@ -89,7 +89,9 @@ class Projects:
         validate_dns_label(project.id, "project_id")
         require(project.name, "project_name")
         if len(project.name) > MAX_NAME_LENGTH:
-            raise invalid(f"project_name is too long: at most {MAX_NAME_LENGTH} characters, got {len(project.name)}")
+            raise invalid(
+                f"project_name is too long: at most {MAX_NAME_LENGTH} characters, got {len(project.name)}"
+            )
         if len(project.description) > MAX_DESCRIPTION_LENGTH:
             raise invalid(
                 f"project_description is too long: at most {MAX_DESCRIPTION_LENGTH} characters, "
@@ -103,7 +105,9 @@ class Projects:
         if row is None:
             raise not_found(f"missing entity of type project with identifier {project.id}")
         if project.name and len(project.name) > MAX_NAME_LENGTH:
-            raise invalid(f"project_name is too long: at most {MAX_NAME_LENGTH} characters, got {len(project.name)}")
+            raise invalid(
+                f"project_name is too long: at most {MAX_NAME_LENGTH} characters, got {len(project.name)}"
+            )
         if len(project.description) > MAX_DESCRIPTION_LENGTH:
             raise invalid(f"project_description is too long: at most {MAX_DESCRIPTION_LENGTH} characters")
         validate_labels(project.labels, "project labels")

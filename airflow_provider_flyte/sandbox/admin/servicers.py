@@ -185,7 +185,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
         return matchable_resource_pb2.ListMatchableAttributesResponse()
 
     async def GetProjectAttributes(self, request: Any, context: Any) -> Any:
-        raise not_found(f"Resource [{request.project}] of type {request.resource_type} does not exist (the sandbox stores no matchable attributes)")
+        raise not_found(
+            f"Resource [{request.project}] of type {request.resource_type} does not exist (the sandbox stores no matchable attributes)"
+        )
 
     async def UpdateProjectAttributes(self, request: Any, context: Any) -> Any:
         return project_attributes_pb2.ProjectAttributesUpdateResponse()
@@ -218,7 +220,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
         return workflow_attributes_pb2.WorkflowAttributesDeleteResponse()
 
     async def GetDescriptionEntity(self, request: Any, context: Any) -> Any:
-        raise not_found("missing entity of type description entity: the sandbox stores no description entities")
+        raise not_found(
+            "missing entity of type description entity: the sandbox stores no description entities"
+        )
 
     async def ListDescriptionEntities(self, request: Any, context: Any) -> Any:
         return description_entity_pb2.DescriptionEntityList()

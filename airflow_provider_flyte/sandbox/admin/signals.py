@@ -87,7 +87,11 @@ class Signals:
         query = ListQuery(
             SIGNAL,
             "ListSignals",
-            where=["signals.execution_project = ?", "signals.execution_domain = ?", "signals.execution_name = ?"],
+            where=[
+                "signals.execution_project = ?",
+                "signals.execution_domain = ?",
+                "signals.execution_name = ?",
+            ],
             params=list(exec_key(execution_id)),
             filters=request.filters,
             sort_by=request.sort_by if request.HasField("sort_by") else None,

@@ -19,8 +19,10 @@ _RESOURCE_TYPE_LABELS = {
     identifier_pb2.LAUNCH_PLAN: "launch_plan",
     identifier_pb2.DATASET: "dataset",
 }
-_LABEL_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                           r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_KEY_RE = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
@@ -114,7 +116,9 @@ def validate_labels(labels: Any, field: str = "labels") -> None:
         if len(name) > 63 or not _LABEL_KEY_RE.match(key):
             raise invalid(f"invalid {field} key {key!r}: must be a Kubernetes qualified name")
         if len(value) > 63 or not _LABEL_VALUE_RE.match(value):
-            raise invalid(f"invalid {field} value {value!r} for key {key!r}: must be a Kubernetes label value")
+            raise invalid(
+                f"invalid {field} value {value!r} for key {key!r}: must be a Kubernetes label value"
+            )
 
 
 def validate_dns_label(value: str, field: str) -> None:
@@ -127,7 +131,9 @@ def validate_dns_label(value: str, field: str) -> None:
 
 def validate_quantity(value: str, where: str) -> None:
     if not _QUANTITY_RE.match(value):
-        raise invalid(f"invalid resource quantity {value!r} for {where}: use a Kubernetes quantity like 500m or 1Gi")
+        raise invalid(
+            f"invalid resource quantity {value!r} for {where}: use a Kubernetes quantity like 500m or 1Gi"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ class Waiters:
     """Futures keyed by execution (or signal) identity, resolved when the admin records the awaited change."""
 
     def __init__(self) -> None:
-        self._terminal: dict[Key, list[asyncio.Future[None]]] = defaultdict(list)
+        self._terminal: dict[Key, list[asyncio.Future[Any]]] = defaultdict(list)
         self._signals: dict[Key, list[asyncio.Future[Any]]] = defaultdict(list)
 
     def terminal(self, key: Key) -> asyncio.Future[None]:
@@ -41,15 +41,15 @@ class Waiters:
     def discard(self, key: Key, fut: asyncio.Future[Any]) -> None:
         """Forget a future whose waiter went away (cancelled)."""
         for table in (self._terminal, self._signals):
-            futures: list[Any] = table.get(key, [])  # type: ignore[attr-defined]
+            futures = table.get(key, [])
             if fut in futures:
                 futures.remove(fut)
                 if not futures:
-                    table.pop(key, None)  # type: ignore[attr-defined]
+                    table.pop(key, None)
 
     def cancel_all(self) -> None:
         for table in (self._terminal, self._signals):
-            for futures in table.values():  # type: ignore[attr-defined]
+            for futures in table.values():
                 for fut in futures:
                     fut.cancel()
-            table.clear()  # type: ignore[attr-defined]
+            table.clear()

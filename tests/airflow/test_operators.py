@@ -1,0 +1,278 @@
+"""The operators against the sandbox, called the way the task runner calls them.
+
+A worker-less task instance stand-in (:class:`TaskInstanceStub`) carries the identity Airflow gives a try
+(dag_id, run_id, task_id, map_index, try_number) and records XCom pushes; everything on the Flyte side is real.
+Full DAG runs (scheduler-free) are in test_example_dags.py; real triggerer/scheduler runs in standalone/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+from airflow_provider_flyte.operators.flyte import (
+    FlyteBackfillOperator,
+    FlyteExecuteOperator,
+    FlyteExecutionFailed,
+    FlyteExecutionTimeout,
+    FlyteSignalOperator,
+)
+from airflow_provider_flyte.operators.naming import base_name
+from airflow_provider_flyte.sensors.flyte import FlyteExecutionSensor
+
+pytestmark = pytest.mark.usefixtures("flyte_conn")
+
+
+@dataclass
+class TaskInstanceStub:
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int = 1
+    map_index: int = -1
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+def context(task_id: str, try_number: int = 1, run_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    ti = TaskInstanceStub("ops_dag", run_id or f"run-{time.time_ns()}", task_id, try_number)
+    return {"ti": ti, "task_instance": ti, "run_id": ti.run_id, **extra}
+
+
+def expected_name(ctx: dict[str, Any]) -> str:
+    ti = ctx["ti"]
+    return base_name(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+
+
+def run_deferred(op: Any, ctx: dict[str, Any]) -> Any:
+    """execute() -> TaskDeferred -> run the trigger -> execute_complete(), as the triggerer and worker do."""
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx)
+    assert ctx["ti"].xcoms["flyte_execution_name"]  # pushed before deferring
+    trigger = deferred.value.trigger
+
+    async def first() -> Any:
+        gen = trigger.run()
+        try:
+            return (await asyncio.wait_for(gen.__anext__(), 60)).payload
+        finally:
+            await gen.aclose()
+
+    return getattr(op, deferred.value.method_name)(ctx, event=asyncio.run(first()))
+
+
+def test_sync_wait_returns_outputs_and_logs_node_progress(caplog: pytest.LogCaptureFixture) -> None:
+    op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 3, "b": 4},
+                              deferrable=False, poll_interval=0.2)
+    op._log = logging.getLogger("flyte-progress")  # outside a task runner: log to stdlib for caplog
+    ctx = context("arith")
+    with caplog.at_level(logging.INFO, logger="flyte-progress"):
+        assert op.execute(ctx) == {"total": 7, "squared": 49}
+    assert ctx["ti"].xcoms["flyte_execution_name"] == expected_name(ctx)
+    assert ctx["ti"].xcoms["flyte_execution_url"].endswith(expected_name(ctx))
+    assert "node n1" in caplog.text
+
+
+def test_deferred_wait_returns_outputs() -> None:
+    op = FlyteExecuteOperator(task_id="arith", workflow="examples.arith", version="v1", inputs={"a": 1, "b": 1},
+                              deferrable=True, poll_interval=0.2)
+    assert run_deferred(op, context("arith")) == {"total": 2, "squared": 4}
+
+
+def test_terminal_execution_never_defers(remote: Any, examples: dict[str, Any]) -> None:
+    ctx = context("arith")
+    done = remote.execute(examples["examples.arith"], {"a": 2, "b": 2}, execution_name=expected_name(ctx))
+    remote.wait(done, timeout=30, poll_interval=0.1)
+    op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 2, "b": 2},
+                              deferrable=True, poll_interval=0.2)
+    assert op.execute(ctx) == {"total": 4, "squared": 16}  # no TaskDeferred
+
+
+def test_failed_terminal_execution_fails_before_deferring(remote: Any, examples: dict[str, Any]) -> None:
+    ctx = context("boom")
+    done = remote.execute(examples["examples.fail"], {"message": "early"}, execution_name=expected_name(ctx))
+    remote.wait(done, timeout=30, poll_interval=0.1)
+    op = FlyteExecuteOperator(task_id="boom", launch_plan="examples.fail", inputs={"message": "early"},
+                              deferrable=True)
+    # the predecessor failed, so try 1 of a *new* run id would create; here try 1 finds its own failed
+    # generation and starts generation 2, which fails too -> still a failure, never a success
+    with pytest.raises((FlyteExecutionFailed, TaskDeferred)):
+        op.execute(ctx)
+
+
+def test_failure_names_kind_code_message_and_failing_node() -> None:
+    op = FlyteExecuteOperator(task_id="boom", launch_plan="examples.fail", inputs={"message": "disk on fire"},
+                              deferrable=True, poll_interval=0.2)
+    with pytest.raises(FlyteExecutionFailed) as failed:
+        run_deferred(op, context("boom"))
+    text = str(failed.value)
+    assert "ended FAILED" in text and "kind=USER" in text and "USER:RuntimeError" in text
+    assert "disk on fire" in text and "failing node: n0" in text
+
+
+def test_retry_attaches_to_running_predecessor(remote: Any) -> None:
+    first = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 1.0},
+                              deferrable=True, poll_interval=0.2)
+    with pytest.raises(TaskDeferred):
+        op.execute(first)  # try 1 started the execution, then its worker died
+    retry = {**first, "ti": TaskInstanceStub("ops_dag", first["run_id"], "slow", try_number=2)}
+    retry["task_instance"] = retry["ti"]
+    assert run_deferred(op, retry) == {"slept": 1.0}
+    assert retry["ti"].xcoms["flyte_execution_name"] == expected_name(first)
+    base = expected_name(first)
+    assert [e.id.name for e in remote.list_executions(names=[base, f"{base}-2"])] == [base]
+
+
+def test_retry_after_failure_starts_the_next_generation(remote: Any) -> None:
+    ctx = context("fail")
+    op = FlyteExecuteOperator(task_id="fail", launch_plan="examples.fail", inputs={"message": "x"},
+                              deferrable=False, poll_interval=0.1)
+    with pytest.raises(FlyteExecutionFailed):
+        op.execute(ctx)
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "fail", try_number=2)}
+    with pytest.raises(FlyteExecutionFailed):
+        op.execute(retry)
+    base = expected_name(ctx)
+    assert retry["ti"].xcoms["flyte_execution_name"] == f"{base}-2"
+    assert sorted(e.id.name for e in remote.list_executions(names=[base, f"{base}-2", f"{base}-3"])) == [
+        base, f"{base}-2"
+    ]
+
+
+def test_retry_reuses_a_succeeded_predecessor(remote: Any) -> None:
+    ctx = context("arith")
+    op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 5, "b": 5},
+                              deferrable=False, poll_interval=0.1)
+    assert op.execute(ctx) == {"total": 10, "squared": 100}
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "arith", try_number=2)}
+    assert op.execute(retry) == {"total": 10, "squared": 100}
+    base = expected_name(ctx)
+    assert [e.id.name for e in remote.list_executions(names=[base, f"{base}-2"])] == [base]
+
+
+def test_crash_between_create_and_xcom_push_is_recovered(remote: Any, examples: dict[str, Any]) -> None:
+    ctx = context("arith")
+    remote.execute(examples["examples.arith"], {"a": 1, "b": 2}, execution_name=expected_name(ctx))
+    op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 1, "b": 2},
+                              deferrable=False, poll_interval=0.1)
+    assert op.execute(ctx) == {"total": 3, "squared": 9}
+    assert len(remote.list_executions(names=[expected_name(ctx), expected_name(ctx) + "-2"])) == 1
+
+
+def test_sync_timeout_terminates_and_fails_saying_so(remote: Any) -> None:
+    ctx = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 30.0},
+                              deferrable=False, poll_interval=0.2, timeout=1)
+    with pytest.raises(FlyteExecutionTimeout, match="did not finish within the timeout; it was terminated"):
+        op.execute(ctx)
+    execution = remote.wait(remote.fetch_execution(name=expected_name(ctx)), timeout=10, poll_interval=0.1)
+    assert execution.phase_name == "ABORTED"
+
+
+def test_deferred_timeout_terminates_and_fails_saying_so(remote: Any) -> None:
+    ctx = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 30.0},
+                              deferrable=True, poll_interval=5, timeout=1)
+    with pytest.raises(FlyteExecutionTimeout, match="did not finish before the deadline .*; it was terminated"):
+        run_deferred(op, ctx)
+    execution = remote.wait(remote.fetch_execution(name=expected_name(ctx)), timeout=10, poll_interval=0.1)
+    assert execution.phase_name == "ABORTED"
+
+
+def test_on_kill_terminates_the_execution(remote: Any) -> None:
+    ctx = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 30.0},
+                              deferrable=True)
+    with pytest.raises(TaskDeferred):
+        op.execute(ctx)
+    op.on_kill()
+    execution = remote.wait(remote.fetch_execution(name=expected_name(ctx)), timeout=10, poll_interval=0.1)
+    assert execution.phase_name == "ABORTED"
+
+
+def test_aborted_execution_fails_with_its_cause(remote: Any) -> None:
+    ctx = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 30.0},
+                              deferrable=True, poll_interval=0.2)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx)
+    remote.terminate(expected_name(ctx), "operator on call said no", project="flytesnacks", domain="development")
+
+    async def first() -> Any:
+        return (await deferred.value.trigger.run().__anext__()).payload
+
+    with pytest.raises(FlyteExecutionFailed, match="ended ABORTED; abort cause: operator on call said no"):
+        op.execute_complete(ctx, event=asyncio.run(first()))
+
+
+def test_not_waiting_returns_the_name(remote: Any) -> None:
+    ctx = context("greet")
+    op = FlyteExecuteOperator(task_id="greet", launch_plan="examples.greet", wait_for_completion=False)
+    assert op.execute(ctx) == expected_name(ctx)
+    execution = remote.wait(remote.fetch_execution(name=expected_name(ctx)), timeout=30, poll_interval=0.1)
+    assert execution.outputs.to_dict() == {"greeting": "hello world"}
+
+
+def test_sensor_poke_mode(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.slow"], {"seconds": 0.5}, execution_name=f"poke-{time.time_ns() % 10**9}").id.name
+    sensor = FlyteExecutionSensor(task_id="wait", execution_name=name, deferrable=False, poke_interval=0.2, timeout=30)
+    ctx = context("wait")
+    assert sensor.poke(ctx) is False
+    time.sleep(1.5)
+    assert sensor.poke(ctx) is True
+
+
+def test_sensor_reports_failure(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.fail"], {"message": "nope"}, execution_name=f"sfail-{time.time_ns() % 10**9}").id.name
+    remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
+    sensor = FlyteExecutionSensor(task_id="wait", execution_name=name, deferrable=True, poke_interval=0.2)
+    with pytest.raises(FlyteExecutionFailed, match="nope"):
+        sensor.execute(context("wait"))
+
+
+def test_signal_set_input_not_reached_fails_clearly(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.slow"], {"seconds": 5.0}, execution_name=f"nogate-{time.time_ns() % 10**9}").id.name
+    op = FlyteSignalOperator(task_id="sig", execution_name=name, signal_id="review", action="approve")
+    with pytest.raises(AirflowFailException, match="not reached yet"):
+        op.execute(context("sig"))
+    remote.terminate(name, "cleanup", project="flytesnacks", domain="development")
+
+
+def test_signal_waits_deferrably_then_approves(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.approval"], {"x": 4}, execution_name=f"gate-{time.time_ns() % 10**9}").id.name
+    op = FlyteSignalOperator(task_id="sig", execution_name=name, signal_id="review", action="approve",
+                             wait_for_gate=True, deferrable=True, poll_interval=0.2)
+    ctx = context("sig")
+    try:
+        result = op.execute(ctx)  # the gate may already be reached
+    except TaskDeferred as deferred:
+        async def first() -> Any:
+            return (await deferred.value.trigger.run().__anext__()).payload
+
+        result = op.execute_complete(ctx, event=asyncio.run(first()))
+    assert result == {"execution_name": name, "signal_id": "review", "action": "approve"}
+    execution = remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
+    assert execution.outputs.to_dict() == {"result": 17}
+
+
+def test_backfill_explicit_dates_sync(remote: Any) -> None:
+    import datetime as dt
+
+    op = FlyteBackfillOperator(task_id="bf", launch_plan="examples.daily", from_date="2024-05-01T00:00:00Z",
+                               to_date="2024-05-04T00:00:00Z", deferrable=False, poll_interval=0.2)
+    ctx = context("bf")
+    name = op.execute(ctx)
+    assert name == expected_name(ctx)
+    children = [e for e in remote.list_executions(limit=500)
+                if e.spec.metadata.parent_node_execution.execution_id.name == name]
+    assert len(children) == 2  # 05-02 and 05-03: ticks after the start, before the end
+    assert dt  # imported for clarity of the dates above

@@ -1,0 +1,163 @@
+"""Triggers over real gRPC against the sandbox: events, deadlines, restarts, shared polling, on_kill."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger, FlyteSignalTrigger
+from airflow_provider_flyte.triggers.poller import REGISTRY
+
+pytestmark = pytest.mark.usefixtures("flyte_conn")
+P, D = "flytesnacks", "development"
+
+
+def _start(remote: Any, examples: dict[str, Any], lp: str, inputs: dict[str, Any], name: str) -> str:
+    return remote.execute(examples[lp], inputs, execution_name=name).id.name
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns() % 10**12}"
+
+
+async def _first_event(trigger: Any, timeout: float = 30.0) -> dict[str, Any]:
+    gen = trigger.run()
+    try:
+        event = await asyncio.wait_for(gen.__anext__(), timeout)
+    finally:
+        await gen.aclose()
+    return dict(event.payload)
+
+
+def test_serialize_round_trips_through_airflow_serde() -> None:
+    serde = pytest.importorskip("airflow.sdk.serde")
+    trigger = FlyteExecutionTrigger(
+        execution_name="abc", project=P, domain=D, flyte_conn_id="flyte_default", poll_interval=2,
+        deadline=1_900_000_000.5, url="http://x/console", log_node_progress=False,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_flyte.triggers.flyte.FlyteExecutionTrigger"
+    assert all(isinstance(v, str | int | float | bool | type(None)) for v in kwargs.values())
+    restored = serde.deserialize(serde.serialize(kwargs))
+    assert FlyteExecutionTrigger(**restored).serialize() == (classpath, kwargs)
+
+    signal = FlyteSignalTrigger(execution_name="abc", project=P, domain=D, signal_id="review", deadline=None)
+    classpath, kwargs = signal.serialize()
+    assert FlyteSignalTrigger(**serde.deserialize(serde.serialize(kwargs))).serialize() == (classpath, kwargs)
+
+
+async def test_success_event(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.arith", {"a": 1, "b": 2}, _unique("tok"))
+    payload = await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=0.2))
+    assert payload["status"] == "success" and payload["phase"] == "SUCCEEDED" and payload["execution_name"] == name
+
+
+async def test_failure_event_carries_the_flyte_error(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.fail", {"message": "kaput"}, _unique("tfail"))
+    payload = await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=0.2))
+    assert payload["status"] == "failed" and payload["phase"] == "FAILED"
+    assert payload["error"]["kind"] == "USER" and "kaput" in payload["error"]["message"]
+
+
+async def test_aborted_is_a_failure(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("tabort"))
+    remote.terminate(name, "stop it", project=P, domain=D)
+    payload = await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=0.2))
+    assert payload["status"] == "failed" and payload["phase"] == "ABORTED"
+    assert payload["error"]["abort_cause"] == "stop it"
+
+
+async def test_wall_clock_deadline_fires_timeout(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("tdead"))
+    started = time.time()
+    payload = await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=5, deadline=time.time() + 0.7))
+    assert payload["status"] == "timeout" and "deadline" in payload["message"]
+    assert time.time() - started < 3  # the deadline cuts the poll interval short
+    assert remote.fetch_execution(name=name).phase_name == "RUNNING"  # the trigger never terminates on its own
+    remote.terminate(name, "cleanup", project=P, domain=D)
+
+
+async def test_deadline_already_passed_after_a_restart(remote: Any, examples: dict[str, Any]) -> None:
+    """A deadline is absolute wall-clock time: a trigger recreated after it passed reports timeout at once."""
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("tpast"))
+    payload = await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=5, deadline=time.time() - 1), 2)
+    assert payload["status"] == "timeout"
+    remote.terminate(name, "cleanup", project=P, domain=D)
+
+
+async def test_missing_execution_is_an_error_event() -> None:
+    payload = await _first_event(FlyteExecutionTrigger("nosuchexecution", P, D, poll_interval=0.1))
+    assert payload["status"] == "error" and "does not exist" in payload["message"]
+
+
+async def test_restart_resumes_polling_without_resubmitting(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 1.5}, _unique("trestart"))
+    before = len(remote.list_executions(limit=1000))
+    first = FlyteExecutionTrigger(name, P, D, poll_interval=0.2)
+    task = asyncio.ensure_future(first.run().__anext__())
+    await asyncio.sleep(0.5)
+    task.cancel()  # the triggerer stops: cleanup only, no on_kill
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    classpath, kwargs = first.serialize()
+    payload = await _first_event(FlyteExecutionTrigger(**kwargs))
+    assert payload["status"] == "success"
+    assert len(remote.list_executions(limit=1000)) == before
+
+
+async def test_many_triggers_share_one_list_call_per_round(remote: Any, examples: dict[str, Any]) -> None:
+    names = [_start(remote, examples, "examples.slow", {"seconds": 1.0}, _unique(f"tmany{i}")) for i in range(40)]
+    triggers = [FlyteExecutionTrigger(n, P, D, poll_interval=0.3, log_node_progress=False) for n in names]
+    gens = [t.run() for t in triggers]
+    pending = [asyncio.ensure_future(g.__anext__()) for g in gens]
+    await asyncio.sleep(0)
+    pollers = REGISTRY.pollers()
+    assert len(pollers) == 1
+    poller = pollers[0]
+    events = await asyncio.wait_for(asyncio.gather(*pending), 60)
+    assert {e.payload["status"] for e in events} == {"success"}
+    assert poller.rounds >= 1 and poller.rpc_count == poller.rounds  # one ListExecutions per round for all 40
+
+
+async def test_on_kill_terminates_a_running_execution(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("tkill"))
+    trigger = FlyteExecutionTrigger(name, P, D, poll_interval=0.2)
+    task = asyncio.ensure_future(trigger.run().__anext__())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    await trigger.on_kill()  # Airflow 3.3: the user marked the deferred task failed
+    execution = remote.wait(remote.fetch_execution(name=name), timeout=10, poll_interval=0.1)
+    assert execution.phase_name == "ABORTED"
+
+
+async def test_on_kill_never_acts_after_the_final_event(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("tdone"))
+    trigger = FlyteExecutionTrigger(name, P, D, poll_interval=5, deadline=time.time() + 0.3)
+    assert (await _first_event(trigger))["status"] == "timeout"
+    await trigger.on_kill()
+    assert remote.fetch_execution(name=name).phase_name == "RUNNING"
+    remote.terminate(name, "cleanup", project=P, domain=D)
+
+
+async def test_watching_trigger_never_terminates(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("twatch"))
+    trigger = FlyteExecutionTrigger(name, P, D, poll_interval=0.2, terminate_on_kill=False)
+    await trigger.on_kill()
+    assert remote.fetch_execution(name=name).phase_name in ("RUNNING", "QUEUED", "UNDEFINED")
+    remote.terminate(name, "cleanup", project=P, domain=D)
+
+
+async def test_signal_trigger_fires_when_the_gate_is_reached(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.approval", {"x": 2}, _unique("tgate"))
+    payload = await _first_event(FlyteSignalTrigger(name, P, D, poll_interval=0.2, signal_id="review"))
+    assert payload["status"] == "success" and payload["signal_id"] == "review"
+    remote.approve("review", name)
+
+
+async def test_signal_trigger_fails_when_the_execution_ends_first(remote: Any, examples: dict[str, Any]) -> None:
+    name = _start(remote, examples, "examples.arith", {"a": 1, "b": 1}, _unique("tnogate"))
+    payload = await _first_event(FlyteSignalTrigger(name, P, D, poll_interval=0.2, signal_id="review"))
+    assert payload["status"] == "failed" and "before its gate" in payload["message"]

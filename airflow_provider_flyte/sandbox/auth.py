@@ -117,24 +117,23 @@ class AuthGuard:
 
 
 class PrincipalContext:
-    """The servicer context handed to the servicers of an authenticated RPC.
-
-    It is the real ``grpc.aio`` context, except that ``invocation_metadata()`` carries the authenticated client id
-    under ``x-sandbox-principal`` (and never a value a client sent under that key itself).
+    """The servicer context handed to every servicer: the real ``grpc.aio`` context, except that
+    ``invocation_metadata()`` carries the authenticated client id under ``x-sandbox-principal`` ("" when auth is
+    off), never a value a client sent under that key itself.
     """
 
-    __slots__ = ("_context", "_metadata")
+    __slots__ = ("_context", "_principal")
 
     def __init__(self, context: grpc.aio.ServicerContext[Any, Any], principal: str) -> None:
         self._context = context
-        received = context.invocation_metadata() or ()
-        self._metadata = (
-            *((k, v) for k, v in received if k != PRINCIPAL_METADATA_KEY),
-            (PRINCIPAL_METADATA_KEY, principal),
-        )
+        self._principal = principal
 
     def invocation_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
-        return self._metadata
+        received = self._context.invocation_metadata() or ()
+        return (
+            *((k, v) for k, v in received if k != PRINCIPAL_METADATA_KEY),
+            (PRINCIPAL_METADATA_KEY, self._principal),
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)

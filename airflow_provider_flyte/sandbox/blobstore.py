@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from google.protobuf.message import Message
 
@@ -26,13 +26,15 @@ class BlobStore:
     def uri(self, *parts: str) -> str:
         """URI of a path below the root (parts are joined with ``/``; empty parts are dropped)."""
         rel = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-        return (self.root / rel).as_uri()
+        # not Path.as_uri(): it percent-encodes characters such as "=" (base32 padding in data proxy paths),
+        # which fsspec and flytekit do not decode
+        return "file://" + (self.root / rel).as_posix()
 
     @staticmethod
     def path(uri: str) -> Path:
         """Local path of a ``file://`` URI (or of a plain absolute path)."""
         if uri.startswith("file://"):
-            return Path(unquote(urlparse(uri).path))
+            return Path(urlparse(uri).path)
         if uri.startswith("/"):
             return Path(uri)
         raise ValueError(f"the sandbox blob store only holds file:// URIs, got {uri!r}")

@@ -8,6 +8,10 @@ authentication) and maps errors the way flyteadmin does:
 * ``NotImplementedError`` and methods a servicer does not implement -> ``UNIMPLEMENTED``;
 * any other exception -> ``INTERNAL`` with a message naming the RPC (logged with its traceback). Never ``UNKNOWN``:
   flytekit's client treats ``UNKNOWN`` as an authentication failure and would start a login flow.
+
+Servicers receive a :class:`~airflow_provider_flyte.sandbox.auth.PrincipalContext`: the call's context whose
+invocation metadata carries the authenticated client id as ``x-sandbox-principal``
+(:func:`~airflow_provider_flyte.sandbox.auth.current_principal` returns it too).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from flyteidl.service import (
     signal_pb2,
     signal_pb2_grpc,
 )
+from google.protobuf import message_factory
 
 from airflow_provider_flyte.sandbox.auth import (
     AuthGuard,
@@ -113,8 +118,6 @@ _SERVICES = {
 
 
 def _message_class(descriptor: Any) -> Any:
-    from google.protobuf import message_factory
-
     return message_factory.GetMessageClass(descriptor)
 
 
@@ -131,7 +134,6 @@ def _wrap_method(
     """The single place where an RPC's guards run and its errors become gRPC statuses."""
     method = rpc.rsplit("/", 1)[-1]
     is_async = impl is not None and inspect.iscoroutinefunction(impl)
-    authenticated = any(isinstance(g, AuthGuard) for g in guards)
 
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         failure: SandboxError
@@ -140,12 +142,12 @@ def _wrap_method(
                 await guard.check(method, context)
             if impl is None:
                 raise NotImplementedError
-            servicer_context: Any = (
-                PrincipalContext(context, current_principal()) if authenticated else context
-            )
-            if is_async:
-                return await impl(request, servicer_context)
-            return impl(request, servicer_context)
+            # servicers see the authenticated principal as x-sandbox-principal metadata (see auth.PrincipalContext)
+            servicer_context = PrincipalContext(context, current_principal())
+            response = await impl(request, servicer_context) if is_async else impl(request, servicer_context)
+            if response is None:  # would fail serialization, which gRPC reports as UNKNOWN
+                raise TypeError("the servicer returned no response message")
+            return response
         except SandboxError as exc:
             failure = exc
         except grpc.aio.AbortError:

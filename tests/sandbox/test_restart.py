@@ -111,12 +111,16 @@ def _execution_id(name: str) -> identifier_pb2.WorkflowExecutionIdentifier:
 
 
 def _wait_phase(
-    stub: admin_pb2_grpc.AdminServiceStub, name: str, phases: set[int], timeout: float = 60
+    stub: admin_pb2_grpc.AdminServiceStub,
+    name: str,
+    phases: set[int],
+    timeout: float = 60,
+    metadata: Metadata = (),
 ) -> execution_pb2.Execution:
     deadline = time.monotonic() + timeout
     while True:
         execution = stub.GetExecution(
-            execution_pb2.WorkflowExecutionGetRequest(id=_execution_id(name)), timeout=10
+            execution_pb2.WorkflowExecutionGetRequest(id=_execution_id(name)), metadata=metadata, timeout=10
         )
         if execution.closure.phase in phases:
             return execution

@@ -199,8 +199,9 @@ def test_flytekit_client_credentials_flow(fresh_sandbox: Callable[..., SandboxTh
     assert client.get_domains().domains
 
 
-
-def test_principal_reaches_the_admin_and_cannot_be_spoofed(fresh_sandbox: Callable[..., SandboxThread]) -> None:
+def test_principal_reaches_the_admin_and_cannot_be_spoofed(
+    fresh_sandbox: Callable[..., SandboxThread],
+) -> None:
     from tests.sandbox.test_restart import WF, _register_and_run, _wait_phase
 
     running = _start(fresh_sandbox)
@@ -212,3 +213,14 @@ def test_principal_reaches_the_admin_and_cannot_be_spoofed(fresh_sandbox: Callab
         _register_and_run(stub, "auth.principal", 0, "by-airflow", metadata=metadata)
         execution = _wait_phase(stub, "by-airflow", {WF.SUCCEEDED}, metadata=metadata)
         assert execution.spec.metadata.principal == CLIENT_ID
+
+
+def test_principal_cannot_be_spoofed_with_auth_off(sandbox: SandboxThread) -> None:
+    from tests.sandbox.test_restart import WF, _register_and_run, _wait_phase
+
+    metadata = (("x-sandbox-principal", "mallory"),)
+    with grpc.insecure_channel(sandbox.endpoint) as channel:
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        _register_and_run(stub, "auth.off.principal", 0, "anonymous-run", metadata=metadata)
+        execution = _wait_phase(stub, "anonymous-run", {WF.SUCCEEDED})
+    assert execution.spec.metadata.principal != "mallory"

@@ -132,12 +132,16 @@ def test_crash_becomes_internal_naming_the_rpc_never_unknown(
     async def aborts_itself(request: Any, context: Any) -> Any:
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, "no")
 
+    async def returns_nothing(request: Any, context: Any) -> Any:
+        return None
+
     running = fresh_sandbox(
         admin_factory=_admin_with(
             GetTask=crash,
             GetWorkflow=not_implemented,
             GetLaunchPlan=with_details,
             GetDescriptionEntity=aborts_itself,
+            GetVersion=returns_nothing,
         )
     )
     request = common_pb2.ObjectGetRequest(id=_missing_task_id())
@@ -165,8 +169,13 @@ def test_crash_becomes_internal_naming_the_rpc_never_unknown(
             stub.GetDescriptionEntity(request, timeout=10)
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
+        with pytest.raises(grpc.RpcError) as err:
+            stub.GetVersion(version_pb2.GetVersionRequest(), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INTERNAL
+        assert "returned no response" in (err.value.details() or "")
+
         # the server is still healthy after all that
-        assert stub.GetVersion(version_pb2.GetVersionRequest(), timeout=10).control_plane_version.Version
+        assert stub.GetDomains(project_pb2.GetDomainRequest(), timeout=10).domains
 
 
 def test_accepts_messages_larger_than_grpc_default(sandbox: SandboxThread) -> None:

@@ -1,0 +1,95 @@
+"""A DAG using a secret-bearing connection (sandbox with OAuth2 client credentials): the client secret and the
+access tokens the sandbox issued appear nowhere in task logs, XCom, rendered fields or serialized triggers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flyte.sandbox.config import AuthSettings
+
+SECRET = "s3cr3t-Flyte-client-secret-7f2d9c"
+CLIENT_ID = "airflow-client"
+
+
+@pytest.fixture
+def auth_sandbox(fresh_sandbox: Any, airflow_db: Path) -> Any:
+    from flyte_examples_registry import register_examples
+
+    from airflow_provider_flyte.remote.client import FlyteRemote
+    from airflow_provider_flyte.remote.config import Config, PlatformConfig
+
+    sb = fresh_sandbox(auth=AuthSettings(enabled=True, client_id=CLIENT_ID, client_secret=SECRET))
+    platform = PlatformConfig(endpoint=sb.endpoint, insecure=True, client_id=CLIENT_ID, client_secret=SECRET)
+    with FlyteRemote(Config(platform=platform), default_project="flytesnacks", default_domain="development") as r:
+        register_examples(r)
+    old = os.environ.get("AIRFLOW_CONN_FLYTE_DEFAULT")
+    os.environ["AIRFLOW_CONN_FLYTE_DEFAULT"] = (
+        f"flyte://{CLIENT_ID}:{urllib.parse.quote(SECRET, safe='')}@{sb.endpoint}"
+        "?insecure=true&project=flytesnacks&domain=development&auth_mode=client_credentials"
+    )
+    yield sb
+    if old is None:
+        os.environ.pop("AIRFLOW_CONN_FLYTE_DEFAULT", None)
+    else:
+        os.environ["AIRFLOW_CONN_FLYTE_DEFAULT"] = old
+
+
+def _db_texts(dr: Any) -> dict[str, str]:
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.trigger import Trigger
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        xcom = session.query(XComModel).filter(XComModel.dag_id == dr.dag_id, XComModel.run_id == dr.run_id).all()
+        rtif = session.query(RenderedTaskInstanceFields).filter(
+            RenderedTaskInstanceFields.dag_id == dr.dag_id, RenderedTaskInstanceFields.run_id == dr.run_id
+        ).all()
+        triggers = session.query(Trigger).all()
+        return {
+            "xcom": json.dumps([(x.key, x.value) for x in xcom], default=str),
+            "rendered": json.dumps([r.rendered_fields for r in rtif], default=str),
+            "triggers": json.dumps([(t.classpath, t.kwargs) for t in triggers], default=str),
+            "n_xcom": str(len(xcom)),
+            "n_rendered": str(len(rtif)),
+        }
+
+
+def test_no_secret_or_token_leaks(auth_sandbox: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    from airflow.sdk import serde
+
+    from airflow_provider_flyte.hooks.flyte import FlyteHook
+    from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
+
+    dag = importlib.reload(importlib.import_module("example_flyte_execute")).dag
+    dr = dag.test()
+    assert {ti.task_id: str(ti.state) for ti in dr.get_task_instances()} == {"arith": "success", "report": "success"}
+    out, err = capfd.readouterr()
+
+    texts = _db_texts(dr)
+    assert int(texts.pop("n_xcom")) >= 4 and int(texts.pop("n_rendered")) >= 2  # the scan looks at real rows
+    texts["console"] = out + err
+    logs = Path(os.environ["AIRFLOW_HOME"]) / "logs"
+    texts["log files"] = "\n".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+    # the trigger exactly as the worker hands it to the triggerer
+    hook = FlyteHook()
+    assert hook.get_settings().client_secret == SECRET  # the connection really carries the secret
+    trigger = FlyteExecutionTrigger("abc", "flytesnacks", "development", poll_interval=1, deadline=2e9, url="u")
+    classpath, kwargs = trigger.serialize()
+    texts["serialized trigger"] = json.dumps([classpath, serde.serialize(kwargs)], default=str)
+    texts["hook repr"] = repr(hook.get_settings())
+
+    tokens = list(auth_sandbox.sandbox.tokens._tokens)
+    assert tokens, "the sandbox issued no token: the DAG did not authenticate"
+    for where, text in texts.items():
+        assert SECRET not in text, f"client secret found in {where}"
+        assert urllib.parse.quote(SECRET, safe="") not in text, f"client secret (URL-encoded) found in {where}"
+        for token in tokens:
+            assert token not in text, f"access token found in {where}"

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronDataIntervalTimetable, dag
+from airflow.providers.common.compat.sdk import dag
+
+try:  # Airflow 3
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_flyte.operators.flyte import FlyteBackfillOperator
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import dag
+from airflow.providers.common.compat.sdk import dag
 
 from airflow_provider_flyte.operators.flyte import FlyteExecuteOperator
 from airflow_provider_flyte.sensors.flyte import FlyteExecutionSensor

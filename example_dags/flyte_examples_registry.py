@@ -16,6 +16,8 @@ Registration is idempotent (registering identical entities again is a no-op). Wh
 * ``examples.slow``: sleeps ``seconds`` and returns them (for waits, timeouts and cancellation);
 * ``examples.fail``: always fails with a USER error naming ``message``;
 * ``examples.approval``: ``square(x)``, then the approval gate ``review``, then ``result = x*x + 1``;
+* ``examples.late_approval``: sleeps ``seconds``, then waits at the gate ``review``; ``slept`` passes through;
+* ``examples.input_gate``: waits for the integer signal ``threshold``, then ``result = threshold + 1``;
 * ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills.
 """
 
@@ -31,6 +33,9 @@ SLOW = "examples.slow"
 FAIL = "examples.fail"
 APPROVAL = "examples.approval"
 APPROVAL_GATE = "review"
+LATE_APPROVAL = "examples.late_approval"
+INPUT_GATE = "examples.input_gate"
+INPUT_SIGNAL = "threshold"
 DAILY = "examples.daily"
 DAILY_CRON = "0 0 * * *"
 
@@ -119,6 +124,22 @@ def register_examples(
         ],
         {"result": specs.binding_from_promise("n2", "o0")},
     )
+    workflow(
+        LATE_APPROVAL, {"seconds": floating}, {"slept": floating},
+        [
+            specs.task_node("n0", sleep_id, {"seconds": start("seconds")}),
+            specs.gate_approve_node("n1", APPROVAL_GATE, "n0", "o0"),
+        ],
+        {"slept": specs.binding_from_promise("n1", "o0")},
+    )
+    workflow(
+        INPUT_GATE, {}, {"result": integer},
+        [
+            specs.gate_signal_node("n0", INPUT_SIGNAL, integer),
+            specs.task_node("n1", add_id, {"a": specs.binding_from_promise("n0", "o0"), "b": literal(integer=1)}),
+        ],
+        {"result": specs.binding_from_promise("n1", "o0")},
+    )
     daily_wf = workflow(
         f"{DAILY}.wf", {"run_date": datetime_t}, {"stamp": datetime_t},
         [specs.task_node("n0", stamp_id, {"x": start("run_date")})],
@@ -136,7 +157,7 @@ def register_examples(
     )
     return {
         name: remote.fetch_launch_plan(project, domain, name, version)
-        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, DAILY)
+        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY)
     }
 
 

@@ -33,7 +33,9 @@ def _check_optional_str(value: Any, what: str) -> str | None:
 class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     """Execute a Flyte launch plan, workflow (its default launch plan) or task, and wait for it.
 
-    Exactly one of ``launch_plan``, ``workflow`` or ``task`` names the entity (``version`` optional: latest).
+    Exactly one of ``launch_plan``, ``workflow`` or ``task`` names the entity (``version`` optional: latest), or is
+    a flytekit ``LaunchPlan`` / ``@workflow`` / ``@task`` object (needs the ``flytekit`` extra; registered on first
+    run under a version derived from its content, unless ``version`` is given).
     ``inputs`` (templated) are converted with the entity's interface before anything is created; a bad input fails
     the task naming the input, its Flyte type and the value.
 
@@ -61,9 +63,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        launch_plan: str | None = None,
-        workflow: str | None = None,
-        task: str | None = None,
+        launch_plan: str | Any = None,
+        workflow: str | Any = None,
+        task: str | Any = None,
         version: str | None = None,
         inputs: Mapping[str, Any] | str | None = None,
         project: str | None = None,
@@ -89,7 +91,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v]
+        given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v is not None]
         if len(given) != 1:
             raise ValueError(
                 f"{type(self).__name__} {kwargs.get('task_id')!r}: pass exactly one of launch_plan, workflow or task"
@@ -126,13 +128,22 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         self.timeout = seconds(timeout, "timeout")
 
     # ------------------------------------------------------------------ execution
-    def _entity(self) -> tuple[str, str, str | None]:
-        kind = next(k for k in _KINDS if getattr(self, k))
-        name = getattr(self, kind)
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{kind} must be a non-empty entity name, got {name!r}")
+    def _entity(self) -> tuple[str, str, str | None, Any]:
+        """(kind, name, version, local entity or None)."""
+        kind = next(k for k in _KINDS if getattr(self, k) is not None)
+        value = getattr(self, kind)
         version = _check_optional_str(self.version, "version")
-        return kind, name.strip(), version
+        if not isinstance(value, str):
+            from airflow_provider_flyte.remote.local import is_local_entity
+
+            if not is_local_entity(value):
+                raise ValueError(
+                    f"{kind} must be an entity name or a flytekit task/workflow/launch plan, got {type(value).__name__}"
+                )
+            return kind, str(getattr(value, "name", value)), version, value
+        if not value.strip():
+            raise ValueError(f"{kind} must be a non-empty entity name, got {value!r}")
+        return kind, value.strip(), version, None
 
     def _inputs(self) -> dict[str, Any]:
         inputs = self.inputs
@@ -181,7 +192,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     def execute(self, context: Any) -> Any:
         """Start (or attach to) the execution, then wait for it unless ``wait_for_completion`` is off."""
         with flyte_errors(f"Flyte task {self.task_id}: invalid arguments"):
-            kind, entity_name, version = self._entity()
+            kind, entity_name, version, local = self._entity()
             inputs = self._inputs()
             extra = self._execute_kwargs()
             project, domain = self.hook.resolve_scope(self.project, self.domain)
@@ -189,14 +200,24 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         remote = self.hook.get_remote()
 
         def create(name: str) -> Any:
-            fetch = {
-                "launch_plan": remote.fetch_launch_plan,
-                "workflow": remote.fetch_workflow,
-                "task": remote.fetch_task,
-            }[kind]
-            entity = fetch(project, domain, entity_name, version)
+            type_hints = None
+            entity: Any
+            if local is not None:  # a flytekit object: registered (if missing) under a content-derived version
+                from airflow_provider_flyte.remote.local import prepare_local_entity
+
+                target = prepare_local_entity(remote, local, project=project, domain=domain, version=version)
+                entity, type_hints = target.entity, target.input_types
+            else:
+                fetch = {
+                    "launch_plan": remote.fetch_launch_plan,
+                    "workflow": remote.fetch_workflow,
+                    "task": remote.fetch_task,
+                }[kind]
+                entity = fetch(project, domain, entity_name, version)
             self.log.info("Starting Flyte execution %s of %s %s@%s", name, kind, entity.name, entity.version)
-            return remote.execute(entity, inputs, project=project, domain=domain, execution_name=name, **extra)
+            return remote.execute(
+                entity, inputs, project=project, domain=domain, execution_name=name, type_hints=type_hints, **extra
+            )
 
         with flyte_errors(f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed"):
             execution = self.start_or_attach(context, project, domain, base, create)

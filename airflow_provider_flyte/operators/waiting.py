@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -105,8 +106,9 @@ class ExecutionWaiter:
     def _deadline(self, context: Any) -> float | None:
         """Absolute epoch deadline: the earlier of now + ``timeout`` and task start + ``execution_timeout``."""
         candidates = []
-        if self.timeout is not None:
-            candidates.append(time.time() + self.timeout)
+        timeout = self.timeout.total_seconds() if isinstance(self.timeout, dt.timedelta) else self.timeout
+        if timeout is not None and math.isfinite(timeout):
+            candidates.append(time.time() + timeout)
         if self.execution_timeout is not None:
             ti = context.get("ti") or context.get("task_instance")
             start = getattr(ti, "start_date", None)

@@ -2,16 +2,19 @@
 
 Modes (see :func:`~.config.normalize_auth_mode`):
 
-* ``none``: no credentials (also the interactive ``standard``/``Pkce``/``DeviceFlow`` modes, which cannot run
-  unattended; a server that asks for credentials then fails with a message saying what to configure).
+* ``none``: no credentials (a server that asks for credentials then fails with a message saying what to
+  configure). flytekit's interactive ``standard``/``Pkce``/``DeviceFlow`` modes need a browser or a person and are
+  refused by the configuration (:func:`~.config.normalize_auth_mode`) with the modes that work unattended.
 * ``client_credentials``: the OAuth2 client-credentials grant against the token endpoint the server advertises
   (``AuthMetadataService``), HTTP Basic ``client_id:quote_plus(secret)`` like flytekit; cached, refreshed shortly
   before expiry and once when the server answers UNAUTHENTICATED.
 * ``static``: a bearer token / API key from the config.
 * ``external_command``: a program that prints a token; its output is cached until the server rejects it.
 
-The header key is the server's ``authorization_metadata_key`` (default ``authorization``). Secrets never appear in
-logs, reprs or error messages.
+The header key is the server's ``authorization_metadata_key`` (default ``authorization``). Independently of the
+mode, ``proxy_command`` (as flytekit's) runs a program whose output is sent as ``proxy-authorization: Bearer
+<token>`` on every RPC and on token-endpoint requests, for an authenticating proxy in front of Flyte Admin. Secrets
+never appear in logs, reprs or error messages.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from airflow_provider_flyte.remote.config import PlatformConfig
 from airflow_provider_flyte.remote.errors import FlyteAuthenticationError
 
 DEFAULT_HEADER_KEY = "authorization"
+PROXY_HEADER_KEY = "proxy-authorization"
 Metadata = tuple[tuple[str, str], ...]
 
 
@@ -52,6 +56,49 @@ class Token:
         return f"Token(value='***', expires_at={self.expires_at!r})"
 
 
+def run_token_command(argv: tuple[str, ...], what: str) -> str:
+    """The token a command prints (stripped stdout); :class:`FlyteAuthenticationError` if it fails or prints
+    nothing. ``what`` names the setting in errors (``command`` / ``proxy_command``)."""
+    try:
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FlyteAuthenticationError(f"{what} {argv[0]!r} could not run: {exc}") from None
+    token = proc.stdout.strip()
+    if proc.returncode != 0 or not token:
+        raise FlyteAuthenticationError(
+            f"{what} {argv[0]!r} exited with status {proc.returncode}"
+            f"{' and printed no token' if not token else ''}: {proc.stderr.strip()[:300]}"
+        )
+    return token
+
+
+class ProxyToken:
+    """The ``proxy-authorization`` token from ``proxy_command``: fetched before the first call, cached until the
+    proxy (or the server behind it) answers UNAUTHENTICATED."""
+
+    def __init__(self, argv: tuple[str, ...]) -> None:
+        self.argv = argv
+        self._value: str | None = None
+        self._lock = threading.Lock()
+
+    def cached_metadata(self) -> Metadata | None:
+        value = self._value
+        return None if value is None else ((PROXY_HEADER_KEY, f"Bearer {value}"),)
+
+    def metadata(self) -> Metadata:
+        with self._lock:
+            if self._value is None:
+                self._value = run_token_command(self.argv, "proxy_command")
+            return ((PROXY_HEADER_KEY, f"Bearer {self._value}"),)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._value = None
+
+    def __repr__(self) -> str:
+        return f"ProxyToken(argv0={self.argv[0]!r})"
+
+
 class Authenticator:
     """Produces the authorization metadata for RPCs. Base class = mode ``none``."""
 
@@ -66,6 +113,9 @@ class Authenticator:
         self.server = ServerAuthConfig()
         self._token: Token | None = None
         self._lock = threading.Lock()
+        self.proxy = ProxyToken(platform.proxy_command) if platform.proxy_command else None
+        # a proxy token can be renewed too, so UNAUTHENTICATED is worth one retry with it
+        self.can_refresh = type(self).can_refresh or self.proxy is not None
 
     def set_server_config(self, server: ServerAuthConfig) -> None:
         """Record the server's auth config (from :func:`~.ops.auth.discover_auth`)."""
@@ -82,20 +132,22 @@ class Authenticator:
 
     def cached_metadata(self) -> Metadata | None:
         """Metadata without blocking, or None when a token must be fetched first (call :meth:`metadata`)."""
-        if self.mode == "none":
-            return ()
+        proxy = self.proxy.cached_metadata() if self.proxy is not None else ()
+        if self.mode == "none" or proxy is None:
+            return proxy
         token = self._token
-        return self._as_metadata(token) if token is not None and self._fresh(token) else None
+        return self._as_metadata(token) + proxy if token is not None and self._fresh(token) else None
 
     def metadata(self) -> Metadata:
         """Metadata for the next RPC; may block to fetch a token (thread-safe, one fetch at a time)."""
+        proxy = self.proxy.metadata() if self.proxy is not None else ()
         if self.mode == "none":
-            return ()
+            return proxy
         with self._lock:
             if not self._fresh(self._token):
                 self._token = self.fetch_token()
             assert self._token is not None
-            return self._as_metadata(self._token)
+            return self._as_metadata(self._token) + proxy
 
     def _as_metadata(self, token: Token) -> Metadata:
         return ((self.server.header_key, f"Bearer {token.value}"),)
@@ -104,6 +156,8 @@ class Authenticator:
         """Forget the cached token (after the server answered UNAUTHENTICATED)."""
         with self._lock:
             self._token = None
+        if self.proxy is not None:
+            self.proxy.invalidate()
 
     def fetch_token(self) -> Token:
         """Obtain a new token (blocking)."""
@@ -132,18 +186,7 @@ class CommandAuthenticator(Authenticator):
     needs_server_config = True
 
     def fetch_token(self) -> Token:
-        argv = list(self.platform.command or ())
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise FlyteAuthenticationError(f"auth command {argv[0]!r} could not run: {exc}") from None
-        token = proc.stdout.strip()
-        if proc.returncode != 0 or not token:
-            raise FlyteAuthenticationError(
-                f"auth command {argv[0]!r} exited with status {proc.returncode} "
-                f"{'and printed no token' if not token else ''}: {proc.stderr.strip()[:300]}"
-            )
-        return Token(token)
+        return Token(run_token_command(self.platform.command or (), "auth command"))
 
 
 class ClientCredentialsAuthenticator(Authenticator):
@@ -185,6 +228,7 @@ class ClientCredentialsAuthenticator(Authenticator):
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json",
                 "Cache-Control": "no-cache",
+                **dict(self.proxy.metadata() if self.proxy is not None else ()),
             },
             timeout=platform.rpc_timeout,
         )

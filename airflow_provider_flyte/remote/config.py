@@ -21,9 +21,6 @@ from airflow_provider_flyte.remote.errors import FlyteConfigError, FlyteMissingD
 AUTH_MODE_ALIASES: dict[str, str] = {
     "none": "none",
     "": "none",
-    "standard": "none",
-    "pkce": "none",
-    "deviceflow": "none",
     "client_credentials": "client_credentials",
     "clientsecret": "client_credentials",
     "basic": "client_credentials",
@@ -36,8 +33,9 @@ AUTH_MODE_ALIASES: dict[str, str] = {
     "external_process": "external_command",
 }
 
-#: Interactive flows that cannot run unattended: treated as "no auth" until the server asks for credentials.
-INTERACTIVE_AUTH_MODES = frozenset({"standard", "pkce", "deviceflow"})
+#: flytekit's interactive flows (a browser login, a device code typed by a person): refused, they cannot run
+#: unattended.
+INTERACTIVE_AUTH_MODES = frozenset({"standard", "pkce", "deviceflow", "device_flow"})
 
 _SECRET_FIELDS = frozenset({"client_secret", "token"})
 
@@ -47,6 +45,13 @@ SANDBOX_ENDPOINT = "127.0.0.1:30080"
 def normalize_auth_mode(mode: str | None) -> str:
     """Map any accepted spelling of an auth mode to ``none``, ``client_credentials``, ``static`` or ``external_command``."""
     key = (mode or "none").strip().lower()
+    if key in INTERACTIVE_AUTH_MODES:
+        raise FlyteConfigError(
+            f"auth_mode {mode!r} is an interactive flow (a browser login or a device code entered by a person) and "
+            "cannot run unattended: use 'client_credentials' (client_id + client_secret), 'static' (a bearer token "
+            "or API key), 'external_command' (a command that prints a token), or 'none' for a server without auth "
+            "(e.g. a local sandbox whose flytectl config says authType: Pkce; set FLYTE_CREDENTIALS_AUTH_MODE=none)"
+        )
     if key not in AUTH_MODE_ALIASES:
         known = ", ".join(sorted(k for k in AUTH_MODE_ALIASES if k))
         raise FlyteConfigError(f"unknown auth_mode {mode!r}; use one of: {known}")
@@ -80,6 +85,9 @@ class PlatformConfig:
     client_secret: str | None = None
     token: str | None = None
     command: tuple[str, ...] | None = None
+    #: argv of a program printing a token sent as ``proxy-authorization`` (an authenticating proxy in front of
+    #: Flyte Admin), as flytekit's ``proxy_command``; works with every auth mode
+    proxy_command: tuple[str, ...] | None = None
     scopes: tuple[str, ...] = ()
     audience: str | None = None
     rpc_retries: int = 3
@@ -98,8 +106,10 @@ class PlatformConfig:
         if endpoint.startswith("dns:///"):
             endpoint = endpoint[len("dns:///") :]
         object.__setattr__(self, "endpoint", endpoint)
-        if isinstance(self.command, list | str):
-            object.__setattr__(self, "command", _as_tuple(self.command))
+        for argv_field in ("command", "proxy_command"):
+            value = getattr(self, argv_field)
+            if isinstance(value, list | str):
+                object.__setattr__(self, argv_field, _as_tuple(value))
         if not isinstance(self.scopes, tuple):
             object.__setattr__(self, "scopes", _as_tuple(self.scopes) or ())
         mode = self.auth_mode
@@ -263,6 +273,7 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry("console_endpoint", "platform", "console_endpoint", "console.endpoint"),
     _Entry("http_proxy_url", "platform", "http_proxy_url", "admin.httpProxyURL"),
     _Entry("command", "credentials", "command", "admin.command", _as_tuple),
+    _Entry("proxy_command", "credentials", "proxy_command", "admin.proxyCommand", _as_tuple),
     _Entry("client_id", "credentials", "client_id", "admin.clientId"),
     _Entry("client_secret", "credentials", "client_secret", None),
     _Entry("token", "credentials", "token", None),

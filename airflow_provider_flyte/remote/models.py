@@ -25,7 +25,8 @@ WORKFLOW_DONE_PHASES = frozenset({_WF.SUCCEEDED, _WF.FAILED, _WF.ABORTED, _WF.TI
 NODE_DONE_PHASES = frozenset(
     {_NODE.SUCCEEDED, _NODE.FAILED, _NODE.ABORTED, _NODE.SKIPPED, _NODE.TIMED_OUT, _NODE.RECOVERED}
 )
-TASK_DONE_PHASES = frozenset({_TASK.SUCCEEDED, _TASK.FAILED, _TASK.ABORTED})
+#: A task attempt is also over once RETRYABLE_FAILED (a later attempt follows); flytekit leaves that phase out.
+TASK_DONE_PHASES = frozenset({_TASK.SUCCEEDED, _TASK.FAILED, _TASK.ABORTED, _TASK.RETRYABLE_FAILED})
 
 
 def workflow_phase_name(phase: int) -> str:
@@ -125,6 +126,24 @@ class LiteralsResolver:
     def keys(self) -> list[str]:
         return list(self._literals)
 
+    def values(self) -> list[Any]:
+        """All values decoded, in name order of ``keys()``."""
+        return [self.get(name) for name in self._literals]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(name, self.get(name)) for name in self._literals]
+
+    def get_literal(self, name: str) -> Any:
+        """The ``core.Literal`` of ``name`` (flytekit's ``get_literal``)."""
+        if name not in self._literals:
+            raise KeyError(f"no output/input named {name!r}; available: {sorted(self._literals)}")
+        return self._literals[name]
+
+    @property
+    def native_values(self) -> dict[str, Any]:
+        """The values decoded so far (flytekit's ``native_values``)."""
+        return {name: value for (name, _tp), value in self._cache.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """All values decoded."""
         return {name: self.get(name) for name in self._literals}
@@ -178,60 +197,52 @@ class _Entity:
         return f"{type(self).__name__}({i.project}:{i.domain}:{i.name}@{i.version})"
 
 
-class FlyteTask(_Entity):
-    """A registered task (``admin.Task``)."""
-
-    resource = "task"
+class _Compiled(_Entity):
+    """A task or workflow: its interface comes from its compiled template."""
 
     @property
     def closure(self) -> Any:
         return self.proto.closure
+
+    @property
+    def template(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def interface(self) -> Any:
+        return self.template.interface
+
+    @property
+    def input_variables(self) -> Mapping[str, Any]:
+        return self.interface.inputs.variables  # type: ignore[no-any-return]
+
+    @property
+    def output_variables(self) -> Mapping[str, Any]:
+        return self.interface.outputs.variables  # type: ignore[no-any-return]
+
+
+class FlyteTask(_Compiled):
+    """A registered task (``admin.Task``)."""
+
+    resource = "task"
 
     @property
     def template(self) -> Any:
         return self.proto.closure.compiled_task.template
 
     @property
-    def interface(self) -> Any:
-        return self.template.interface
-
-    @property
-    def input_variables(self) -> Mapping[str, Any]:
-        return self.interface.inputs.variables  # type: ignore[no-any-return]
-
-    @property
     def required_inputs(self) -> frozenset[str]:
         return frozenset(self.input_variables)
 
-    @property
-    def output_variables(self) -> Mapping[str, Any]:
-        return self.interface.outputs.variables  # type: ignore[no-any-return]
 
-
-class FlyteWorkflow(_Entity):
+class FlyteWorkflow(_Compiled):
     """A registered workflow (``admin.Workflow``); executing it runs its default launch plan (same id)."""
 
     resource = "workflow"
 
     @property
-    def closure(self) -> Any:
-        return self.proto.closure
-
-    @property
     def template(self) -> Any:
         return self.proto.closure.compiled_workflow.primary.template
-
-    @property
-    def interface(self) -> Any:
-        return self.template.interface
-
-    @property
-    def input_variables(self) -> Mapping[str, Any]:
-        return self.interface.inputs.variables  # type: ignore[no-any-return]
-
-    @property
-    def output_variables(self) -> Mapping[str, Any]:
-        return self.interface.outputs.variables  # type: ignore[no-any-return]
 
 
 class FlyteLaunchPlan(_Entity):
@@ -444,6 +455,11 @@ class FlyteNodeExecution(_HasData):
     @property
     def is_parent_node(self) -> bool:
         return bool(self.proto.metadata.is_parent_node)
+
+    @property
+    def is_dynamic(self) -> bool:
+        """A dynamic task's node: it has task attempts and (once the task produced it) child nodes."""
+        return bool(self.proto.metadata.is_dynamic)
 
     @property
     def child_execution_id(self) -> Any:

@@ -152,20 +152,9 @@ class _CallPolicy:
     def timeout(self, call: Call) -> float | None:
         return call.timeout if call.timeout is not None else self.platform.rpc_timeout
 
-    def decide(self, exc: Exception, call: Call, attempt: int, refreshed: bool) -> Decision:
-        code = _code_name(exc)
-        decision = self.retry.decide(
-            code,
-            idempotent=call.idempotent,
-            attempt=attempt,
-            auth_refreshed=refreshed,
-            can_refresh=self.auth.can_refresh,
-        )
-        if decision is Decision.RETRY:
-            self.stats.retries += 1
-        elif decision is Decision.REFRESH_AUTH:
-            self.stats.auth_refreshes += 1
-        return decision
+    def attempts(self, call: Call) -> _Attempts:
+        """The retry state of one call."""
+        return _Attempts(self, call)
 
     def error(self, exc: Exception, call: Call) -> FlyteError:
         """The client exception for a failed RPC (gRPC status mapped by ``error_from_status``)."""
@@ -186,6 +175,39 @@ class _CallPolicy:
             except Exception:
                 trailing = None
         return error_from_status(code, message, rpc=f"{call.service}.{call.method}", details=trailing)
+
+
+class _Attempts:
+    """One call's attempts: after a failed attempt, how long to wait before the next one (or the error to raise)."""
+
+    def __init__(self, policy: _CallPolicy, call: Call) -> None:
+        self.policy = policy
+        self.call = call
+        self.attempt = 0
+        self.refreshed = False
+
+    def delay_after(self, exc: Exception) -> float:
+        """Seconds to wait before retrying after ``exc`` (0 after an auth refresh); raises the mapped
+        :class:`FlyteError` when the call must not be retried."""
+        policy = self.policy
+        decision = policy.retry.decide(
+            _code_name(exc),
+            idempotent=self.call.idempotent,
+            attempt=self.attempt,
+            auth_refreshed=self.refreshed,
+            can_refresh=policy.auth.can_refresh,
+        )
+        if decision is Decision.REFRESH_AUTH:
+            policy.stats.auth_refreshes += 1
+            self.refreshed = True
+            policy.auth.invalidate()
+            return 0.0
+        if decision is Decision.RETRY:
+            policy.stats.retries += 1
+            delay = policy.retry.backoff(self.attempt)
+            self.attempt += 1
+            return delay
+        raise policy.error(exc, self.call) from None
 
 
 def _code_name(exc: Exception) -> str:
@@ -233,8 +255,7 @@ class SyncTransport:
 
         fn = self._method(call.service, call.method)
         policy = self.policy
-        attempt = 0
-        refreshed = False
+        attempts = policy.attempts(call)
         while True:
             metadata: tuple[tuple[str, str], ...] = ()
             if authenticated:
@@ -244,16 +265,7 @@ class SyncTransport:
             try:
                 return fn(call.request, timeout=policy.timeout(call), metadata=metadata or None)
             except grpc.RpcError as exc:
-                decision = policy.decide(exc, call, attempt, refreshed)
-                if decision is Decision.REFRESH_AUTH:
-                    refreshed = True
-                    policy.auth.invalidate()
-                    continue
-                if decision is Decision.RETRY:
-                    time.sleep(policy.retry.backoff(attempt))
-                    attempt += 1
-                    continue
-                raise policy.error(exc, call) from None
+                time.sleep(attempts.delay_after(exc))
 
     def run(self, op: Any, *, authenticated: bool = True) -> Any:
         """Drive a sans-IO operation (generator of calls) to completion and return its result."""
@@ -318,24 +330,14 @@ class AsyncTransport:
 
         fn = self._method(call.service, call.method)
         policy = self.policy
-        attempt = 0
-        refreshed = False
+        attempts = policy.attempts(call)
         while True:
             metadata = await self._metadata() if authenticated else ()
             policy.stats.record(call.method)
             try:
                 return await fn(call.request, timeout=policy.timeout(call), metadata=metadata or None)
             except grpc.RpcError as exc:
-                decision = policy.decide(exc, call, attempt, refreshed)
-                if decision is Decision.REFRESH_AUTH:
-                    refreshed = True
-                    policy.auth.invalidate()
-                    continue
-                if decision is Decision.RETRY:
-                    await asyncio.sleep(policy.retry.backoff(attempt))
-                    attempt += 1
-                    continue
-                raise policy.error(exc, call) from None
+                await asyncio.sleep(attempts.delay_after(exc))
 
     async def run(self, op: Any, *, authenticated: bool = True) -> Any:
         """Drive a sans-IO operation to completion on the event loop; ``Local`` steps run in a thread."""

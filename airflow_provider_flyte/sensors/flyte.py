@@ -46,8 +46,6 @@ class FlyteExecutionSensor(ExecutionWaiter, BaseSensorOperator):  # type: ignore
         self.flyte_conn_id = flyte_conn_id
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         self.poll_interval = float(seconds(self.poke_interval, "poke_interval") or 60.0)
-        timeout = getattr(self, "timeout", None)
-        self.timeout = None if timeout in (None, float("inf")) else seconds(timeout, "timeout")
 
     def _target(self) -> tuple[str, str, str]:
         name = self.execution_name

@@ -171,7 +171,7 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
             except ExecutionNotFound as exc:
                 yield self._final(_base_payload(ERROR, self.execution_name, self.project, self.domain, self.url, str(exc)))
                 return
-            except FlyteError as exc:
+            except (FlyteError, ValueError) as exc:  # ValueError: the connection is invalid (FlyteConnectionError)
                 yield self._final(
                     _base_payload(
                         ERROR, self.execution_name, self.project, self.domain, self.url,
@@ -234,7 +234,7 @@ class FlyteSignalTrigger(_FlyteTriggerBase):
                     continue
                 remote = await poller.get_remote()
                 signals = await remote.list_signals(self.execution_name, self.project, self.domain)
-            except (ExecutionNotFound, FlyteError) as exc:
+            except (ExecutionNotFound, FlyteError, ValueError) as exc:
                 yield self._final(
                     _base_payload(
                         ERROR, self.execution_name, self.project, self.domain, self.url,

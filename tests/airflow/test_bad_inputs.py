@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_flyte.hooks.connection import FlyteConnectionError, parse_connection
-from airflow_provider_flyte.operators.flyte import FlyteBackfillOperator, FlyteExecuteOperator, FlyteSignalOperator
+from airflow_provider_flyte.operators.flyte import (
+    FlyteBackfillOperator,
+    FlyteExecuteOperator,
+    FlyteSignalOperator,
+)
 
 pytestmark = pytest.mark.usefixtures("flyte_conn")
 
@@ -144,7 +148,7 @@ def test_bad_input_fails_clearly_and_creates_nothing(
     case: str, call: Callable[[], Any], pattern: str, noproject_conn: Any, executions_before: Any
 ) -> None:
     before = executions_before()
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowFailException
 
     with pytest.raises(Exception) as raised:
         call()

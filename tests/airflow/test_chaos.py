@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_flyte.operators.flyte import FlyteExecuteOperator
 from airflow_provider_flyte.sandbox.config import FaultSettings
@@ -40,7 +40,7 @@ def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airf
 
     sb = fresh_sandbox(faults=FaultSettings(unavailable_fraction=0.2, delay_fraction=0.3, max_delay_seconds=0.05, seed=7))
     with FlyteRemote(Config.for_sandbox(sb.endpoint), default_project="flytesnacks", default_domain="development") as r:
-        for attempt in range(20):  # registration goes through the same faults
+        for _ in range(20):  # registration goes through the same faults
             try:
                 register_examples(r)
                 break
@@ -58,7 +58,7 @@ def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airf
                 try:
                     op.execute(ctx)
                 except TaskDeferred as exc:
-                    deferred.append((op, ctx, exc.value.trigger if hasattr(exc, "value") else exc.trigger))
+                    deferred.append((op, ctx, exc.trigger))
                     break
                 except AirflowFailException:
                     raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,7 +64,8 @@ def test_host_forms() -> None:
 def test_pem_ca_cert_is_written_to_a_file(tmp_path: Any) -> None:
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     settings = parse_connection("c", conn_type="flyte", host="h", extra={"ca_cert": pem})
-    assert settings.ca_cert_file_path and open(settings.ca_cert_file_path).read() == pem
+    assert settings.ca_cert_file_path
+    assert Path(settings.ca_cert_file_path).read_text() == pem
 
 
 def test_static_token_and_command_modes() -> None:

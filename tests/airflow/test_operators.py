@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 
 from airflow_provider_flyte.operators.flyte import (
     FlyteBackfillOperator,
@@ -68,15 +68,18 @@ def run_deferred(op: Any, ctx: dict[str, Any]) -> Any:
     return getattr(op, deferred.value.method_name)(ctx, event=asyncio.run(first()))
 
 
-def test_sync_wait_returns_outputs_and_logs_node_progress(capfd: pytest.CaptureFixture[str]) -> None:
+def test_sync_wait_returns_outputs_and_logs_node_progress(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 3, "b": 4},
                               deferrable=False, poll_interval=0.2)
     ctx = context("arith")
     assert op.execute(ctx) == {"total": 7, "squared": 49}
     assert ctx["ti"].xcoms["flyte_execution_name"] == expected_name(ctx)
     assert ctx["ti"].xcoms["flyte_execution_url"].endswith(expected_name(ctx))
-    out, err = capfd.readouterr()  # the task logger (structlog) writes to the console outside a task runner
-    assert "node n1 SUCCEEDED" in out + err and "-> SUCCEEDED" in out + err
+    out, err = capfd.readouterr()  # Airflow 3's task logger (structlog) writes to the console outside a runner
+    text = out + err + caplog.text  # Airflow 2 logs through the standard logging module
+    assert "node n1 SUCCEEDED" in text and "-> SUCCEEDED" in text
 
 
 def test_deferred_wait_returns_outputs() -> None:
@@ -168,7 +171,7 @@ def test_deferred_timeout_terminates_and_fails_saying_so(remote: Any) -> None:
     ctx = context("slow")
     op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 30.0},
                               deferrable=True, poll_interval=5, timeout=1)
-    with pytest.raises(FlyteExecutionTimeout, match="did not finish before the deadline .*; it was terminated"):
+    with pytest.raises(FlyteExecutionTimeout, match=r"did not finish before the deadline .*; it was terminated"):
         run_deferred(op, ctx)
     execution = remote.wait(remote.fetch_execution(name=expected_name(ctx)), timeout=10, poll_interval=0.1)
     assert execution.phase_name == "ABORTED"
@@ -235,20 +238,21 @@ def test_signal_set_input_not_reached_fails_clearly(remote: Any, examples: dict[
 
 
 def test_signal_waits_deferrably_then_approves(remote: Any, examples: dict[str, Any]) -> None:
-    name = remote.execute(examples["examples.approval"], {"x": 4}, execution_name=f"gate-{time.time_ns() % 10**9}").id.name
+    name = remote.execute(examples["examples.late_approval"], {"seconds": 1.0},
+                          execution_name=f"gate-{time.time_ns() % 10**9}").id.name
     op = FlyteSignalOperator(task_id="sig", execution_name=name, signal_id="review", action="approve",
                              wait_for_gate=True, deferrable=True, poll_interval=0.2)
     ctx = context("sig")
-    try:
-        result = op.execute(ctx)  # the gate may already be reached
-    except TaskDeferred as deferred:
-        async def first() -> Any:
-            return (await deferred.value.trigger.run().__anext__()).payload
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx)  # the gate comes after a 1 s task: not reached yet
 
-        result = op.execute_complete(ctx, event=asyncio.run(first()))
+    async def first() -> Any:
+        return (await deferred.value.trigger.run().__anext__()).payload
+
+    result = op.execute_complete(ctx, event=asyncio.run(first()))
     assert result == {"execution_name": name, "signal_id": "review", "action": "approve"}
     execution = remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
-    assert execution.outputs.to_dict() == {"result": 17}
+    assert execution.outputs.to_dict() == {"slept": 1.0}
 
 
 def test_backfill_explicit_dates_sync(remote: Any) -> None:
@@ -263,3 +267,21 @@ def test_backfill_explicit_dates_sync(remote: Any) -> None:
                 if e.spec.metadata.parent_node_execution.execution_id.name == name]
     assert len(children) == 2  # 05-02 and 05-03: ticks after the start, before the end
     assert dt  # imported for clarity of the dates above
+
+
+def test_signal_set_input_gives_the_gate_its_value(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.input_gate"], {}, execution_name=f"input-{time.time_ns() % 10**9}").id.name
+    op = FlyteSignalOperator(task_id="sig", execution_name=name, signal_id="threshold", action="set_input",
+                             value=41, wait_for_gate=True, deferrable=False, poll_interval=0.2, timeout=30)
+    assert op.execute(context("sig"))["action"] == "set_input"
+    execution = remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
+    assert execution.outputs.to_dict() == {"result": 42}
+
+
+def test_signal_reject_fails_the_gate(remote: Any, examples: dict[str, Any]) -> None:
+    name = remote.execute(examples["examples.approval"], {"x": 2}, execution_name=f"rej-{time.time_ns() % 10**9}").id.name
+    op = FlyteSignalOperator(task_id="sig", execution_name=name, signal_id="review", action="reject",
+                             wait_for_gate=True, deferrable=False, poll_interval=0.2, timeout=30)
+    op.execute(context("sig"))
+    execution = remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
+    assert execution.phase_name == "FAILED" and execution.closure.error.code == "ReceivedRejectSignal"

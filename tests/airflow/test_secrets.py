@@ -3,7 +3,6 @@ access tokens the sandbox issued appear nowhere in task logs, XCom, rendered fie
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import urllib.parse
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flyte.sandbox.config import AuthSettings
+from tests.airflow.test_example_dags import run_dag, xcoms
 
 SECRET = "s3cr3t-Flyte-client-secret-7f2d9c"
 CLIENT_ID = "airflow-client"
@@ -44,17 +44,16 @@ def auth_sandbox(fresh_sandbox: Any, airflow_db: Path) -> Any:
 def _db_texts(dr: Any) -> dict[str, str]:
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.trigger import Trigger
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
+    xcom = xcoms(dr)
     with create_session() as session:
-        xcom = session.query(XComModel).filter(XComModel.dag_id == dr.dag_id, XComModel.run_id == dr.run_id).all()
         rtif = session.query(RenderedTaskInstanceFields).filter(
             RenderedTaskInstanceFields.dag_id == dr.dag_id, RenderedTaskInstanceFields.run_id == dr.run_id
         ).all()
         triggers = session.query(Trigger).all()
         return {
-            "xcom": json.dumps([(x.key, x.value) for x in xcom], default=str),
+            "xcom": json.dumps(list(xcom.items()), default=str),
             "rendered": json.dumps([r.rendered_fields for r in rtif], default=str),
             "triggers": json.dumps([(t.classpath, t.kwargs) for t in triggers], default=str),
             "n_xcom": str(len(xcom)),
@@ -63,14 +62,16 @@ def _db_texts(dr: Any) -> dict[str, str]:
 
 
 def test_no_secret_or_token_leaks(auth_sandbox: Any, capfd: pytest.CaptureFixture[str]) -> None:
-    from airflow.sdk import serde
+    try:
+        from airflow.sdk import serde
+    except ImportError:  # Airflow 2
+        from airflow.serialization import serde
 
     from airflow_provider_flyte.hooks.flyte import FlyteHook
     from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
-    dag = importlib.reload(importlib.import_module("example_flyte_execute")).dag
-    dr = dag.test()
-    assert {ti.task_id: str(ti.state) for ti in dr.get_task_instances()} == {"arith": "success", "report": "success"}
+    dr, states = run_dag("example_flyte_execute")
+    assert states == {"arith": "success", "report": "success"}
     out, err = capfd.readouterr()
 
     texts = _db_texts(dr)

@@ -33,7 +33,10 @@ async def _first_event(trigger: Any, timeout: float = 30.0) -> dict[str, Any]:
 
 
 def test_serialize_round_trips_through_airflow_serde() -> None:
-    serde = pytest.importorskip("airflow.sdk.serde")
+    try:
+        from airflow.sdk import serde
+    except ImportError:  # Airflow 2
+        from airflow.serialization import serde
     trigger = FlyteExecutionTrigger(
         execution_name="abc", project=P, domain=D, flyte_conn_id="flyte_default", poll_interval=2,
         deadline=1_900_000_000.5, url="http://x/console", log_node_progress=False,
@@ -102,7 +105,7 @@ async def test_restart_resumes_polling_without_resubmitting(remote: Any, example
     task.cancel()  # the triggerer stops: cleanup only, no on_kill
     with pytest.raises(asyncio.CancelledError):
         await task
-    classpath, kwargs = first.serialize()
+    _, kwargs = first.serialize()
     payload = await _first_event(FlyteExecutionTrigger(**kwargs))
     assert payload["status"] == "success"
     assert len(remote.list_executions(limit=1000)) == before
@@ -161,3 +164,9 @@ async def test_signal_trigger_fails_when_the_execution_ends_first(remote: Any, e
     name = _start(remote, examples, "examples.arith", {"a": 1, "b": 1}, _unique("tnogate"))
     payload = await _first_event(FlyteSignalTrigger(name, P, D, poll_interval=0.2, signal_id="review"))
     assert payload["status"] == "failed" and "before its gate" in payload["message"]
+
+
+async def test_invalid_connection_is_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FLYTE_BROKEN", "flyte://127.0.0.1:1?insecure=maybe")
+    payload = await _first_event(FlyteExecutionTrigger("abc", P, D, flyte_conn_id="flyte_broken", poll_interval=0.1))
+    assert payload["status"] == "error" and "'insecure' must be true or false" in payload["message"]

@@ -59,8 +59,6 @@ def test_flytekit_secret_argument_name_is_accepted() -> None:
         ("ClientSecret", "client_credentials"),
         ("basic", "client_credentials"),
         ("CLIENT_CREDENTIALS", "client_credentials"),
-        ("Pkce", "none"),
-        ("standard", "none"),
         ("ExternalCommand", "external_command"),
         ("external_process", "external_command"),
         ("static", "static"),

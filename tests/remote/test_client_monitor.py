@@ -105,17 +105,22 @@ def test_wait_outputs_nodes_and_tasks(remote: FlyteRemote, v: str) -> None:
     assert outputs.literals["o0"].scalar.primitive.integer == 81
     assert execution.inputs["x"] == 3
     nodes = execution.node_executions
-    assert set(nodes) == {"first", "second"}
+    assert set(nodes) == {"start-node", "first", "second", "end-node"}  # keyed by id.node_id, as flytekit
     first = nodes["first"]
     assert first.closure.phase == 3 and first.is_done and first.outputs["o0"] == 9 and first.inputs["x"] == 3
     assert [t.id.retry_attempt for t in first.task_executions] == [0]
-    assert first.task_executions[0].closure.phase == 3
+    attempt = first.task_executions[0]
+    # the node is done, so its attempts carry their inputs and outputs (GetTaskExecutionData), as flytekit's
+    assert attempt.closure.phase == 3 and attempt.inputs["x"] == 3 and attempt.outputs["o0"] == 9
+    assert remote.rpc_stats.by_method["GetTaskExecutionData"] >= 2
+    assert nodes["start-node"].task_executions == [] and nodes["end-node"].is_done
     # a later sync with nodes re-fetches nothing for complete nodes
     before = remote.rpc_stats.by_method.copy()
     execution.sync(sync_nodes=True)
     after = remote.rpc_stats.by_method
     assert after["GetNodeExecutionData"] == before["GetNodeExecutionData"]
     assert after["ListTaskExecutions"] == before["ListTaskExecutions"]
+    assert after["GetTaskExecutionData"] == before["GetTaskExecutionData"]
 
 
 def test_fetch_execution_and_type_hints(remote: FlyteRemote, v: str) -> None:
@@ -142,9 +147,13 @@ def test_failure_and_retries(remote: FlyteRemote, v: str) -> None:
     flaky = _task(remote, v, "flaky", "fail_until_attempt", {"attempt": int}, {"o0": int}, retries=3)
     ok = remote.execute(flaky, inputs={"attempt": 2}, wait=True)
     assert ok.outputs["o0"] == 2
-    (node,) = ok.node_executions.values()
+    (node,) = [n for key, n in ok.node_executions.items() if key not in ("start-node", "end-node")]
     assert [t.id.retry_attempt for t in node.task_executions] == [0, 1, 2]
     assert [t.is_successful for t in node.task_executions] == [False, False, True]
+    failed_attempt, _, good_attempt = node.task_executions
+    assert failed_attempt.error is not None and good_attempt.outputs["o0"] == 2
+    with pytest.raises(FlyteAssertionError, match="ended in failure"):
+        _ = failed_attempt.outputs
 
 
 def test_terminate_timeout_and_relaunch(remote: FlyteRemote, v: str) -> None:
@@ -196,8 +205,14 @@ def test_subworkflow_and_launch_plan_nodes(remote: FlyteRemote, v: str) -> None:
     assert execution.outputs.to_dict() == {"a": 16, "b": 16}
     nodes = execution.node_executions
     sub = nodes["sub"]
-    assert sub.is_parent_node and set(sub.subworkflow_node_executions) == {"sq"}
-    assert sub.subworkflow_node_executions["sq"].outputs["o0"] == 16
+    # child nodes are keyed by their id.node_id (``<parent>-<retry>-<spec id>``), as flytekit's
+    assert sub.is_parent_node and set(sub.subworkflow_node_executions) == {
+        "sub-0-start-node",
+        "sub-0-sq",
+        "sub-0-end-node",
+    }
+    sq = sub.subworkflow_node_executions["sub-0-sq"]
+    assert sq.node_id == "sq" and sq.outputs["o0"] == 16 and sq.task_executions[0].outputs["o0"] == 16
     child = nodes["child"]
     (child_exec,) = child.workflow_executions
     assert isinstance(child_exec, FlyteWorkflowExecution) and child_exec.is_successful

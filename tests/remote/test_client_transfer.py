@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flyteidl.admin import workflow_pb2
@@ -14,7 +15,7 @@ from flyteidl.core import types_pb2
 
 from airflow_provider_flyte.remote import Config, FlyteRemote, specs
 from airflow_provider_flyte.remote.codec import FlyteDirectory, FlyteFile
-from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+from airflow_provider_flyte.remote.errors import FlyteConfigError, FlyteInvalidInputError
 from airflow_provider_flyte.remote.models import FlyteWorkflow, FlyteWorkflowExecution
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
@@ -83,6 +84,60 @@ def test_local_files_as_inputs_and_download(remote: FlyteRemote, tmp_path: Path)
     assert (tmp_path / "dl2" / "o0" / "sub" / "b.txt").read_text() == "B"
 
 
+def _echo_tasks(remote: FlyteRemote, prefix: str) -> tuple[Any, Any]:
+    v = "u" + uuid.uuid4().hex[:8]
+    return tuple(  # type: ignore[return-value]
+        remote.register_task(
+            inprocess_task(
+                f"{prefix}.{kind}", f"{BUILTINS}:echo", inputs={"x": t}, outputs={"o0": t}, version=v
+            )
+        )
+        for kind, t in (("file", SINGLE), ("dir", MULTI))
+    )
+
+
+def test_default_upload_location_goes_through_the_data_proxy(remote: FlyteRemote, tmp_path: Path) -> None:
+    assert remote.data_upload_location == "flyte://my-s3-bucket/"
+    echo_file, _ = _echo_tasks(remote, "r1dp")
+    local = tmp_path / "via-proxy.txt"
+    local.write_text("proxied")
+    before = remote.rpc_stats.by_method["CreateUploadLocation"]
+    execution = remote.execute(echo_file, inputs={"x": FlyteFile(str(local))}, wait=True)
+    assert remote.rpc_stats.by_method["CreateUploadLocation"] == before + 1
+    assert BlobStore.path(execution.outputs.literals["o0"].scalar.blob.uri).read_text() == "proxied"
+
+
+@pytest.mark.parametrize("as_url", [True, False], ids=["file-url", "plain-path"])
+def test_fsspec_upload_location_is_written_directly(
+    sandbox: SandboxThread, tmp_path: Path, as_url: bool
+) -> None:
+    bucket = tmp_path / "my bucket"  # file:// URLs hold the plain path (fsspec's and flytekit's spelling)
+    prefix = f"file://{bucket}/inputs"
+    location = prefix if as_url else str(bucket / "inputs")
+    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), P, D, data_upload_location=location) as direct:
+        echo_file, echo_dir = _echo_tasks(direct, "r1fs")
+        local = tmp_path / "in.txt"
+        local.write_text("direct")
+        folder = tmp_path / "folder"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "b.txt").write_text("B")
+        file_exec = direct.execute(echo_file, inputs={"x": FlyteFile(str(local))}, wait=True)
+        dir_exec = direct.execute(echo_dir, inputs={"x": FlyteDirectory(str(folder))}, wait=True)
+        assert direct.rpc_stats.by_method["CreateUploadLocation"] == 0  # no DataProxy involved
+    file_uri = file_exec.outputs.literals["o0"].scalar.blob.uri
+    dir_uri = dir_exec.outputs.literals["o0"].scalar.blob.uri
+    assert file_uri.startswith(prefix + "/") and file_uri.endswith("/in.txt")
+    assert BlobStore.path(file_uri).read_text() == "direct"
+    assert BlobStore.path(file_uri).is_relative_to(bucket / "inputs")
+    assert dir_uri.startswith(prefix + "/")
+    assert (BlobStore.path(dir_uri) / "sub" / "b.txt").read_text() == "B"
+
+
+def test_unknown_upload_protocol_is_refused_at_construction(sandbox: SandboxThread) -> None:
+    with pytest.raises(FlyteConfigError, match=r"'nosuchfs'.*fsspec does not know"):
+        FlyteRemote(Config.for_sandbox(sandbox.endpoint), P, D, data_upload_location="nosuchfs://b/p")
+
+
 def test_backfill(remote: FlyteRemote) -> None:
     v = "b" + uuid.uuid4().hex[:8]
     echo = remote.register_task(
@@ -121,7 +176,7 @@ def test_backfill(remote: FlyteRemote) -> None:
     assert isinstance(execution, FlyteWorkflowExecution) and execution.id.name == "c2-backfill-" + v
     remote.wait(execution, timeout=60)
     assert execution.is_successful, str(execution.failure())
-    nodes = execution.node_executions
+    nodes = {k: n for k, n in execution.node_executions.items() if k not in ("start-node", "end-node")}
     assert set(nodes) == {"n0", "n1"}
     ticks = sorted(n.workflow_executions[0].inputs["t"].replace(tzinfo=None) for n in nodes.values())
     assert ticks == [datetime(2024, 1, 2), datetime(2024, 1, 3)]

@@ -26,7 +26,8 @@ class CodeBundle:
 
     kind: BundleKind
     path: Path
-    md5: bytes
+    #: identifies the code (for the content version): the same code always gives the same digest
+    digest: bytes
 
 
 def defining_module(entity: Any) -> str | None:

@@ -9,7 +9,6 @@ client's registration operations take. flytekit is imported inside the functions
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,9 +154,3 @@ def reference_id(entity: Any) -> tuple[LocalKind, Any]:
     ref = entity.reference.id
     assert kind is not None
     return kind, ref.to_flyte_idl()
-
-
-def python_version() -> str:
-    """``major.minor.micro`` of this interpreter (pickles only load on the same minor version)."""
-    v = sys.version_info
-    return f"{v.major}.{v.minor}.{v.micro}"

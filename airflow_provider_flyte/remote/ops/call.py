@@ -1,7 +1,7 @@
 """The sans-IO protocol: an operation is a generator that yields steps and receives their results.
 
-A step is a :class:`Call` (one RPC) or a :class:`Local` (blocking local work: hashing a file, an HTTP PUT,
-converting inputs). The driver sends back the response / result, or throws the mapped
+A step is a :class:`Call` (one RPC), a :class:`Local` (blocking local work: hashing a file, an HTTP PUT,
+converting inputs) or a :class:`Sleep` (a pause between polls). The driver sends back the response / result, or throws the mapped
 :class:`~airflow_provider_flyte.remote.errors.FlyteError` into the generator. The operation's result is its
 return value. :func:`drive_sync` and :func:`drive_async` are the only two drivers.
 """
@@ -9,6 +9,7 @@ return value. :func:`drive_sync` and :func:`drive_async` are the only two driver
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,41 +43,66 @@ class Local:
     fn: Callable[[], Any]
 
 
-Step = Call | Local
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Pause for ``seconds`` (``time.sleep`` in the blocking driver, ``asyncio.sleep`` on the event loop)."""
+
+    seconds: float
+
+
+Step = Call | Local | Sleep
 #: An operation returning ``T``.
 Op = Generator[Step, Any, T]
 
 
-def drive_sync(op: Op[T], invoke: Callable[[Call], Any]) -> T:
-    """Run ``op`` to completion, answering each :class:`Call` with ``invoke``."""
-    send: Any = None
-    error: FlyteError | None = None
-    while True:
+class _Stepper:
+    """The generator protocol both drivers share: resume the operation with the last answer (or error)."""
+
+    def __init__(self, op: Op[Any]) -> None:
+        self.op = op
+        self.answer: Any = None
+        self.error: FlyteError | None = None
+        self.result: Any = None
+
+    def next_step(self) -> Step | None:
+        """The next step, or None once the operation returned (its value is then in ``result``)."""
         try:
-            step = op.throw(error) if error is not None else op.send(send)
+            step = self.op.throw(self.error) if self.error is not None else self.op.send(self.answer)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        send, error = None, None
+            self.result = stop.value
+            return None
+        self.answer, self.error = None, None
+        return step
+
+
+def drive_sync(op: Op[T], invoke: Callable[[Call], Any]) -> T:
+    """Run ``op`` to completion, answering each :class:`Call` with ``invoke`` (``Local`` and ``Sleep`` inline)."""
+    run = _Stepper(op)
+    while (step := run.next_step()) is not None:
         try:
-            send = step.fn() if isinstance(step, Local) else invoke(step)
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            else:
+                run.answer = step.fn() if isinstance(step, Local) else invoke(step)
         except FlyteError as exc:
-            error = exc
+            run.error = exc
+    return run.result  # type: ignore[no-any-return]
 
 
 async def drive_async(op: Op[T], invoke: Callable[[Call], Awaitable[Any]]) -> T:
-    """Run ``op`` on the event loop; ``Local`` steps run in a worker thread."""
-    send: Any = None
-    error: FlyteError | None = None
-    while True:
+    """Run ``op`` on the event loop; ``Local`` steps run in a worker thread, ``Sleep`` is ``asyncio.sleep``."""
+    run = _Stepper(op)
+    while (step := run.next_step()) is not None:
         try:
-            step = op.throw(error) if error is not None else op.send(send)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        send, error = None, None
-        try:
-            send = await asyncio.to_thread(step.fn) if isinstance(step, Local) else await invoke(step)
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+            else:
+                run.answer = (
+                    await asyncio.to_thread(step.fn) if isinstance(step, Local) else await invoke(step)
+                )
         except FlyteError as exc:
-            error = exc
+            run.error = exc
+    return run.result  # type: ignore[no-any-return]
 
 
 def returning(value: T) -> Op[T]:

@@ -222,8 +222,7 @@ def terminate(exec_id: Any, cause: str) -> Op[None]:
 
 def sync_execution(execution: FlyteWorkflowExecution, sync_nodes: bool = False) -> Op[FlyteWorkflowExecution]:
     """Refresh ``execution`` in place: closure (GetExecution); inputs on the first sync and outputs once done
-    (GetExecutionData, once); with ``sync_nodes`` the node executions, recursively (task attempts, subworkflow
-    nodes, child executions of launch plan nodes). Nodes that were already complete are not fetched again."""
+    (GetExecutionData, once); with ``sync_nodes`` the node executions too (see :func:`sync_node_tree`)."""
     from flyteidl.admin import execution_pb2
 
     proto = yield from get_execution(execution.proto.id)
@@ -236,9 +235,19 @@ def sync_execution(execution: FlyteWorkflowExecution, sync_nodes: bool = False) 
         execution._set_data(data.full_inputs, data.full_outputs if done_ok else None)
         execution._data_complete = execution.is_done
     if sync_nodes:
-        execution._node_executions = yield from _sync_nodes(
-            execution, proto.id, "", execution._node_executions or {}
-        )
+        yield from sync_node_tree(execution)
+    return execution
+
+
+def sync_node_tree(execution: FlyteWorkflowExecution) -> Op[FlyteWorkflowExecution]:
+    """Refresh the node executions of ``execution``, recursively, as flytekit's ``sync_node_execution`` does:
+    node inputs/outputs once a node is done; task attempts (with their inputs/outputs once the node is done);
+    the child nodes of subworkflow, branch and dynamic nodes (a dynamic node has its task attempts too); the child
+    execution of a launch plan node. Keys are ``id.node_id`` (start/end nodes included, as flytekit's). Nodes that were already
+    complete are not fetched again."""
+    execution._node_executions = yield from _sync_nodes(
+        execution, execution.proto.id, "", execution._node_executions or {}
+    )
     return execution
 
 
@@ -260,22 +269,23 @@ def _sync_nodes(
     protos = yield from list_all(make_call, "node_executions")
     nodes: dict[str, FlyteNodeExecution] = {}
     for proto in protos:
-        node_id = proto.metadata.spec_node_id or proto.id.node_id
-        if node_id in (START_NODE, END_NODE):
-            continue
-        node = known.get(node_id)
+        key = proto.id.node_id
+        node = known.get(key)
         if node is not None and node._complete:
-            nodes[node_id] = node
+            nodes[key] = node
             continue
         node = node or FlyteNodeExecution(proto)
         node._update(proto)
-        yield from _sync_node(parent, exec_id, node)
-        nodes[node_id] = node
+        if node.node_id in (START_NODE, END_NODE):
+            node._complete = node.is_done  # no data, tasks or children (flytekit skips them too)
+        else:
+            yield from _sync_node(parent, exec_id, node)
+        nodes[key] = node
     return nodes
 
 
 def _sync_node(parent: FlyteWorkflowExecution, exec_id: Any, node: FlyteNodeExecution) -> Op[None]:
-    from flyteidl.admin import node_execution_pb2, task_execution_pb2
+    from flyteidl.admin import node_execution_pb2
 
     proto = node.proto
     done = node.is_done
@@ -301,26 +311,54 @@ def _sync_node(parent: FlyteWorkflowExecution, exec_id: Any, node: FlyteNodeExec
         node.workflow_executions = [child]
         node._complete = done and child.is_done
         return None
+    complete = done
     if node.is_parent_node:
         node.subworkflow_node_executions = yield from _sync_nodes(
             parent, exec_id, proto.id.node_id, node.subworkflow_node_executions
         )
-        node._complete = done and all(n._complete for n in node.subworkflow_node_executions.values())
-        return None
+        complete = done and all(n._complete for n in node.subworkflow_node_executions.values())
+        if not node.is_dynamic:
+            node._complete = complete
+            return None
+    node.task_executions = yield from _sync_task_executions(proto.id, with_data=done)
+    if not node.task_executions and not node.is_parent_node:
+        # no attempts, no child execution: a branch (its chosen node runs as a child) or a gate node
+        node.subworkflow_node_executions = yield from _sync_nodes(
+            parent, exec_id, proto.id.node_id, node.subworkflow_node_executions
+        )
+        complete = done and all(n._complete for n in node.subworkflow_node_executions.values())
+    node._complete = complete
+    return None
+
+
+def _sync_task_executions(node_execution_id: Any, with_data: bool) -> Op[list[FlyteTaskExecution]]:
+    """The attempts of a task node, oldest first; with ``with_data`` (the node is done) each attempt's inputs and
+    outputs too (GetTaskExecutionData), as flytekit's ``sync_task_execution``."""
+    from flyteidl.admin import task_execution_pb2
 
     def make_call(token: str) -> Call:
         request = task_execution_pb2.TaskExecutionListRequest(
-            node_execution_id=proto.id,
+            node_execution_id=node_execution_id,
             limit=PAGE_SIZE,
             token=token,
             sort_by=sort_by("created_at", ascending=True),
         )
         return Call(ADMIN, "ListTaskExecutions", request, True)
 
-    tasks = yield from list_all(make_call, "task_executions")
-    node.task_executions = [FlyteTaskExecution(t) for t in tasks]
-    node._complete = done
-    return None
+    attempts = [FlyteTaskExecution(t) for t in (yield from list_all(make_call, "task_executions"))]
+    if with_data:
+        for attempt in attempts:
+            try:
+                data = yield Call(
+                    ADMIN,
+                    "GetTaskExecutionData",
+                    task_execution_pb2.TaskExecutionGetDataRequest(id=attempt.proto.id),
+                    True,
+                )
+            except FlyteEntityNotFoundError:
+                continue
+            attempt._set_data(data.full_inputs, data.full_outputs if attempt.is_successful else None)
+    return attempts
 
 
 def _bare_execution(exec_id: Any) -> Any:

@@ -1,0 +1,755 @@
+"""What both clients share: :class:`RemoteBase` holds the configuration and every public operation, written once.
+
+Each public method of :class:`~.client.FlyteRemote` and :class:`~.aio.AsyncFlyteRemote` is one ``_op_<name>``
+method here: it takes the public arguments and returns a sans-IO operation (``remote/ops``). The drivers bind them
+with :func:`bind_blocking` / :func:`bind_awaitable`, which keep the signature and docstring, so the two clients
+cannot drift apart and no logic is repeated between them. The API follows flytekit's ``FlyteRemote``
+("Executing Flyte Entities"): fetch entities, ``execute``, ``sync``/``wait``, signals, backfill, upload, download.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from airflow_provider_flyte.remote import names as _names
+from airflow_provider_flyte.remote.auth import create_authenticator
+from airflow_provider_flyte.remote.config import SANDBOX_ENDPOINT, Config, PlatformConfig
+from airflow_provider_flyte.remote.console import console_base_url, entity_url, execution_url
+from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+from airflow_provider_flyte.remote.models import (
+    FlyteLaunchPlan,
+    FlyteTask,
+    FlyteWorkflow,
+    FlyteWorkflowExecution,
+    Launchable,
+    LiteralsResolver,
+    Options,
+    Signal,
+)
+from airflow_provider_flyte.remote.ops import backfill as backfill_ops
+from airflow_provider_flyte.remote.ops import entities as entity_ops
+from airflow_provider_flyte.remote.ops import executions as exec_ops
+from airflow_provider_flyte.remote.ops import files as file_ops
+from airflow_provider_flyte.remote.ops import signals as signal_ops
+from airflow_provider_flyte.remote.ops import waiting
+from airflow_provider_flyte.remote.ops.call import Local, Op
+from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK, WORKFLOW
+from airflow_provider_flyte.remote.transport import RpcStats
+from airflow_provider_flyte.remote.uploads import UploadLocation
+
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R", bound="RemoteBase")
+
+#: Entity references ``execute`` accepts: a fetched entity, a launch plan name, or a ``core.Identifier``.
+EntityRef = Launchable | str | Any
+#: flytekit's default ``data_upload_location``: upload through the DataProxy.
+DEFAULT_UPLOAD_LOCATION = "flyte://my-s3-bucket/"
+
+
+def bind_blocking(builder: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatenate[R, P], T]:
+    """A blocking method that runs the operation ``builder`` returns (same signature and docstring)."""
+
+    @functools.wraps(builder)
+    def method(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(builder(self, *args, **kwargs))  # type: ignore[no-any-return]
+
+    return method
+
+
+def bind_awaitable(
+    builder: Callable[Concatenate[Any, P], Op[T]],
+) -> Callable[Concatenate[R, P], Coroutine[Any, Any, T]]:
+    """A coroutine method that runs the operation ``builder`` returns (same signature and docstring)."""
+
+    @functools.wraps(builder)
+    async def method(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(builder(self, *args, **kwargs))  # type: ignore[no-any-return]
+
+    return method
+
+
+class RemoteBase:
+    """Configuration, defaults, entity cache and every operation of both clients (see the module docstring).
+
+    ``data_upload_location`` is where local files given as inputs go: ``flyte://...`` (default) uploads through
+    the DataProxy; an fsspec URL (``s3://bucket/prefix``, ``file:///tmp/x``, or a local path) is written directly
+    with fsspec, using ``config.storage_options`` of its protocol.
+    """
+
+    def __init__(
+        self,
+        config: Config | PlatformConfig | None = None,
+        default_project: str | None = None,
+        default_domain: str | None = None,
+        data_upload_location: str | None = DEFAULT_UPLOAD_LOCATION,
+        *,
+        allow_pickle: bool = False,
+    ) -> None:
+        if config is None:
+            config = Config.auto()
+        elif isinstance(config, PlatformConfig):
+            config = Config(platform=config)
+        self.config: Config = config
+        self.default_project = default_project
+        self.default_domain = default_domain
+        self._upload_location = UploadLocation.parse(data_upload_location or DEFAULT_UPLOAD_LOCATION)
+        self.data_upload_location = self._upload_location.url
+        self.allow_pickle = allow_pickle
+        self._auth = create_authenticator(config.platform)
+        self._stats = RpcStats()
+        self._cache: entity_ops.EntityCache = {}
+        self._console_base = console_base_url(config.platform)
+
+    # the driver's part -----------------------------------------------------------------------------------------
+    def _run(self, op: Op[T]) -> Any:
+        """Run an operation (blocking, or as an awaitable): implemented by the driver."""
+        raise NotImplementedError
+
+    def _run_blocking(self, op: Op[T]) -> T:
+        """Run an operation from a worker thread doing blocking work (input conversion): implemented by the driver."""
+        raise NotImplementedError
+
+    # constructors ----------------------------------------------------------------------------------------------
+    @classmethod
+    def for_endpoint(
+        cls,
+        endpoint: str,
+        insecure: bool = False,
+        default_project: str | None = None,
+        default_domain: str | None = None,
+        **platform_kwargs: Any,
+    ) -> Any:
+        """Client for ``endpoint`` (``host[:port]``); keyword arguments are :class:`PlatformConfig` fields."""
+        return cls(
+            Config.for_endpoint(endpoint, insecure, **platform_kwargs), default_project, default_domain
+        )
+
+    @classmethod
+    def auto(
+        cls,
+        config_file: str | os.PathLike[str] | None = None,
+        default_project: str | None = None,
+        default_domain: str | None = None,
+        **platform_overrides: Any,
+    ) -> Any:
+        """Client configured from ``FLYTE_*`` env vars and the flytectl/flytekit config file."""
+        return cls(Config.auto(config_file, **platform_overrides), default_project, default_domain)
+
+    @classmethod
+    def for_sandbox(
+        cls,
+        endpoint: str = SANDBOX_ENDPOINT,
+        default_project: str | None = "flytesnacks",
+        default_domain: str | None = "development",
+        **platform_kwargs: Any,
+    ) -> Any:
+        """Client for a local sandbox (plaintext, no auth), defaulting to flytesnacks/development."""
+        return cls(Config.for_sandbox(endpoint, **platform_kwargs), default_project, default_domain)
+
+    # properties and pure helpers -------------------------------------------------------------------------------
+    @property
+    def rpc_stats(self) -> RpcStats:
+        """RPC attempts made by this client (retries included), by method."""
+        return self._stats
+
+    @property
+    def rpc_count(self) -> int:
+        """Total RPC attempts made by this client."""
+        return self._stats.calls
+
+    def generate_console_url(self, entity: FlyteWorkflowExecution | Launchable | Any) -> str:
+        """Console URL of an execution, task, workflow or launch plan (or of their identifiers)."""
+        if isinstance(entity, FlyteWorkflowExecution):
+            return execution_url(self._console_base, entity.proto.id)
+        if isinstance(entity, FlyteTask | FlyteWorkflow | FlyteLaunchPlan):
+            return entity_url(self._console_base, entity.id)
+        if hasattr(entity, "resource_type"):
+            return entity_url(self._console_base, entity)
+        return execution_url(self._console_base, entity)
+
+    def _pd(self, project: str | None, domain: str | None) -> tuple[str, str]:
+        p = project or self.default_project
+        d = domain or self.default_domain
+        if not p or not d:
+            raise FlyteInvalidInputError(
+                f"project and domain are required (got {p!r}, {d!r}): pass them or set default_project/default_domain"
+            )
+        return p, d
+
+    def _exec_id(
+        self, execution: FlyteWorkflowExecution | str | Any, project: str | None, domain: str | None
+    ) -> Any:
+        if isinstance(execution, FlyteWorkflowExecution):
+            return execution.proto.id
+        if isinstance(execution, str):
+            return exec_ops.execution_id(*self._pd(project, domain), execution)
+        return execution  # a WorkflowExecutionIdentifier
+
+    def _wrap(
+        self, proto: Any, target: Launchable | None = None, type_hints: Mapping[str, Any] | None = None
+    ) -> FlyteWorkflowExecution:
+        return FlyteWorkflowExecution(
+            proto,
+            remote=self,
+            type_hints=type_hints,
+            output_variables=target.output_variables if target is not None else None,
+            input_variables=target.input_variables if target is not None else None,
+        )
+
+    # building blocks -------------------------------------------------------------------------------------------
+    def _fetch_op(
+        self,
+        resource_type: int,
+        project: str | None,
+        domain: str | None,
+        name: str | None,
+        version: str | None,
+        refresh: bool = False,
+    ) -> Op[Launchable]:
+        p, d = self._pd(project, domain)
+        return entity_ops.fetch_entity(
+            resource_type, p, d, _required(name, "name"), version, self._cache, refresh=refresh
+        )
+
+    def _entity_op(
+        self, entity: EntityRef, project: str | None, domain: str | None, version: str | None
+    ) -> Launchable | Op[Launchable]:
+        """What ``execute`` runs: a fetched entity as it is; a launch plan name or an identifier is fetched."""
+        if isinstance(entity, FlyteTask | FlyteWorkflow | FlyteLaunchPlan):
+            return entity
+        if isinstance(entity, str):
+            return self._fetch_op(LAUNCH_PLAN, project, domain, entity, version)
+        if hasattr(entity, "resource_type") and int(entity.resource_type) in (TASK, WORKFLOW, LAUNCH_PLAN):
+            return self._fetch_op(
+                int(entity.resource_type),
+                entity.project or project,
+                entity.domain or domain,
+                entity.name,
+                entity.version or version,
+            )
+        raise FlyteInvalidInputError(
+            f"cannot execute {type(entity).__name__}: pass a fetched FlyteLaunchPlan/FlyteTask/FlyteWorkflow, a launch "
+            "plan name, or a core.Identifier (local flytekit entities must be registered first)"
+        )
+
+    def _codec_context(self, project: str, domain: str) -> Any:
+        """The codec context of input conversion: local files go to ``data_upload_location``."""
+        from airflow_provider_flyte.remote.codec.context import CodecContext
+
+        location = self._upload_location
+        if location.via_data_proxy:
+
+            def upload(local: str) -> str:
+                return str(self._run_blocking(self._upload_path_op(local, project, domain)))
+
+        else:
+
+            def upload(local: str) -> str:
+                return location.put(local, self.config.storage_options)
+
+        return CodecContext(upload=upload, allow_pickle=self.allow_pickle)
+
+    def _put_file(self, url: str, path: Path, md5: bytes, headers: dict[str, str]) -> None:
+        from airflow_provider_flyte.remote import files
+
+        files.http_put_file(self.config.platform, url, path, md5, headers)
+
+    def _upload_path_op(self, local: str, project: str, domain: str) -> Op[str]:
+        """Upload a file, or every file of a directory under one root, through the DataProxy; the remote URI."""
+        from airflow_provider_flyte.remote import files
+
+        path = Path(local)
+        if path.is_file():
+            _md5, native = yield from file_ops.upload_file(
+                path, project, domain, None, files.hash_file, self._put_file
+            )
+            return native
+        if not path.is_dir():
+            raise FlyteInvalidInputError(f"{local!r} is neither a file nor a directory: cannot upload it")
+        members = files.directory_files(path)
+        root = files.directory_root_name([files.hash_file(m)[0] for m in members])
+        native = ""
+        for member in members:
+            rel = member.relative_to(path)
+            _md5, native = yield from file_ops.upload_file(
+                member,
+                project,
+                domain,
+                f"{root}/{rel.parent.as_posix()}".rstrip("/."),
+                files.hash_file,
+                self._put_file,
+            )
+        if not native:
+            raise FlyteInvalidInputError(f"directory {local!r} is empty: nothing to upload")
+        depth = len(members[-1].relative_to(path).parts)
+        return native.rsplit("/", depth)[0]
+
+    def _request_builder(
+        self,
+        inputs: Mapping[str, Any] | None,
+        *,
+        project: str | None,
+        domain: str | None,
+        execution_name: str | None,
+        execution_name_prefix: str | None = None,
+        type_hints: Mapping[str, Any] | None = None,
+        **request_options: Any,
+    ) -> Callable[[FlyteTask | FlyteLaunchPlan], Any]:
+        """Validate names now; return the step that converts inputs and builds the ExecutionCreateRequest
+        (``request_options`` are :func:`~.ops.executions.build_execution_request`'s options)."""
+        from airflow_provider_flyte.remote.ops.inputs import convert_inputs
+
+        name = _names.resolve_execution_name(execution_name, execution_name_prefix)
+        p, d = self._pd(project, domain)
+
+        def build(target: FlyteTask | FlyteLaunchPlan) -> Any:
+            literals = convert_inputs(target, inputs, type_hints, self._codec_context(p, d))
+            return exec_ops.build_execution_request(
+                target, literals, project=p, domain=d, name=name, **request_options
+            )
+
+        return build
+
+    def _registration_id(
+        self,
+        resource_type: int,
+        given: Any,
+        project: str | None,
+        domain: str | None,
+        name: str | None,
+        version: str | None,
+    ) -> Any:
+        p, d = self._pd(project or given.project or None, domain or given.domain or None)
+        n = name or given.name
+        v = version or given.version
+        if not n or not v:
+            raise FlyteInvalidInputError(
+                "registration needs a name and a version (in the spec or as arguments)"
+            )
+        return entity_ops.identifier(resource_type, p, d, n, v)
+
+    def _register_then_fetch(self, resource_type: int, entity_id: Any, spec: Any) -> Op[Launchable]:
+        yield from entity_ops.register_entity(resource_type, entity_id, spec)
+        entity = yield from entity_ops.fetch_entity(
+            resource_type, entity_id.project, entity_id.domain, entity_id.name, entity_id.version, self._cache
+        )
+        return entity
+
+    def _signal_op(
+        self, signal_id: str, execution_name: Any, project: str | None, domain: str | None, value: bool
+    ) -> Op[None]:
+        return signal_ops.set_signal(
+            self._exec_id(execution_name, project, domain), signal_id, _bool_literal(value)
+        )
+
+    # entities --------------------------------------------------------------------------------------------------
+    def _op_fetch_task(
+        self,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> Op[FlyteTask]:
+        """A registered task (the latest version when ``version`` is None)."""
+        task = yield from self._fetch_op(TASK, project, domain, name, version, refresh=True)
+        assert isinstance(task, FlyteTask)
+        return task
+
+    def _op_fetch_workflow(
+        self,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> Op[FlyteWorkflow]:
+        """A registered workflow (the latest version when ``version`` is None)."""
+        workflow = yield from self._fetch_op(WORKFLOW, project, domain, name, version, refresh=True)
+        assert isinstance(workflow, FlyteWorkflow)
+        return workflow
+
+    def _op_fetch_launch_plan(
+        self,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> Op[FlyteLaunchPlan]:
+        """A registered launch plan (the latest version when ``version`` is None)."""
+        lp = yield from self._fetch_op(LAUNCH_PLAN, project, domain, name, version, refresh=True)
+        assert isinstance(lp, FlyteLaunchPlan)
+        return lp
+
+    def _op_register_task(
+        self,
+        spec: Any,
+        *,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> Op[FlyteTask]:
+        """Register a ``TaskSpec`` / ``TaskTemplate`` (id from the template, overridable). Identical re-registration
+        is a no-op; different content under the same version raises :class:`FlyteRegistrationError`."""
+        from flyteidl.admin import task_pb2
+
+        if not isinstance(spec, task_pb2.TaskSpec):
+            spec = task_pb2.TaskSpec(template=spec)
+        task_id = self._registration_id(TASK, spec.template.id, project, domain, name, version)
+        spec.template.id.CopyFrom(task_id)
+        task = yield from self._register_then_fetch(TASK, task_id, spec)
+        assert isinstance(task, FlyteTask)
+        return task
+
+    def _op_register_workflow(
+        self,
+        spec: Any,
+        *,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+        default_launch_plan: bool = True,
+    ) -> Op[FlyteWorkflow]:
+        """Register a ``WorkflowSpec`` / ``WorkflowTemplate`` and (by default) its default launch plan."""
+        from flyteidl.admin import workflow_pb2
+
+        from airflow_provider_flyte.remote import specs
+
+        if not isinstance(spec, workflow_pb2.WorkflowSpec):
+            spec = workflow_pb2.WorkflowSpec(template=spec)
+        wf_id = self._registration_id(WORKFLOW, spec.template.id, project, domain, name, version)
+        spec.template.id.CopyFrom(wf_id)
+        yield from entity_ops.register_entity(WORKFLOW, wf_id, spec)
+        if default_launch_plan:
+            lp_id = specs.identifier("LAUNCH_PLAN", wf_id.project, wf_id.domain, wf_id.name, wf_id.version)
+            yield from entity_ops.register_entity(LAUNCH_PLAN, lp_id, specs.launch_plan_spec(wf_id))
+        workflow = yield from entity_ops.fetch_entity(
+            WORKFLOW, wf_id.project, wf_id.domain, wf_id.name, wf_id.version, self._cache
+        )
+        assert isinstance(workflow, FlyteWorkflow)
+        return workflow
+
+    def _op_register_launch_plan(
+        self,
+        spec: Any,
+        name: str,
+        *,
+        project: str | None = None,
+        domain: str | None = None,
+        version: str | None = None,
+    ) -> Op[FlyteLaunchPlan]:
+        """Register a ``LaunchPlanSpec`` as ``name`` (version defaults to the workflow's)."""
+        ref = spec.workflow_id
+        lp_id = self._registration_id(LAUNCH_PLAN, ref, project, domain, name, version or ref.version)
+        lp = yield from self._register_then_fetch(LAUNCH_PLAN, lp_id, spec)
+        assert isinstance(lp, FlyteLaunchPlan)
+        return lp
+
+    def _op_activate_launch_plan(self, launch_plan: FlyteLaunchPlan | Any, active: bool = True) -> Op[None]:
+        """Make this launch plan version the active one of its name (schedules run for active versions)."""
+        lp_id = launch_plan.id if isinstance(launch_plan, FlyteLaunchPlan) else launch_plan
+        yield from entity_ops.set_launch_plan_state(lp_id, active)
+
+    # executions ------------------------------------------------------------------------------------------------
+    def _op_execute(
+        self,
+        entity: EntityRef,
+        inputs: Mapping[str, Any] | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+        execution_name: str | None = None,
+        execution_name_prefix: str | None = None,
+        image_config: Any = None,
+        options: Options | None = None,
+        wait: bool = False,
+        type_hints: Mapping[str, Any] | None = None,
+        overwrite_cache: bool | None = None,
+        interruptible: bool | None = None,
+        envs: Mapping[str, str] | None = None,
+        tags: Sequence[str] | None = None,
+        cluster_pool: str | None = None,
+        execution_cluster_label: str | None = None,
+        serialization_settings: Any = None,
+    ) -> Op[FlyteWorkflowExecution]:
+        """Start an execution of a launch plan, task or workflow (its default launch plan).
+
+        ``entity`` is a fetched entity, a launch plan name (latest version unless ``version``) or a
+        ``core.Identifier``. Inputs are converted with the entity's interface before any RPC. The execution gets
+        ``execution_name``, ``f"{execution_name_prefix}-<19 random>"`` or a generated name; if an execution with
+        that name exists it is returned instead. ``wait=True`` waits until it is done (nodes synced).
+        ``image_config``/``serialization_settings`` are accepted for flytekit compatibility (they only matter for
+        local entities, which must be registered first).
+        """
+        if name is not None and isinstance(entity, str):
+            raise FlyteInvalidInputError("give the launch plan name either as entity or as name=, not both")
+        ref = name if (name is not None and entity is None) else entity
+        build = self._request_builder(
+            inputs,
+            project=project,
+            domain=domain,
+            execution_name=execution_name,
+            execution_name_prefix=execution_name_prefix,
+            type_hints=type_hints,
+            options=options,
+            overwrite_cache=overwrite_cache,
+            interruptible=interruptible,
+            envs=envs,
+            tags=tags,
+            cluster_pool=cluster_pool,
+            execution_cluster_label=execution_cluster_label,
+        )
+        # the entity step: where a local (not yet registered) entity would be registered first
+        entity_step = self._entity_op(ref, project, domain, version)
+        proto, target = yield from exec_ops.execute(entity_step, build, self._cache)
+        execution = self._wrap(proto, target, type_hints)
+        if wait:
+            yield from waiting.wait(execution)
+        return execution
+
+    def _op_fetch_execution(
+        self, project: str | None = None, domain: str | None = None, name: str | None = None
+    ) -> Op[FlyteWorkflowExecution]:
+        """An execution by name, synced (closure, inputs; outputs when done)."""
+        exec_id = self._exec_id(_required(name, "name"), project, domain)
+        execution = yield from exec_ops.sync_execution(self._wrap(exec_ops._bare_execution(exec_id)))
+        return execution
+
+    def _op_sync(
+        self, execution: FlyteWorkflowExecution, entity_definition: Any = None, sync_nodes: bool = False
+    ) -> Op[FlyteWorkflowExecution]:
+        """Refresh an execution in place (and its node executions with ``sync_nodes``); returns it."""
+        execution._remote = execution._remote or self
+        synced = yield from exec_ops.sync_execution(execution, sync_nodes)
+        return synced
+
+    def _op_wait(
+        self,
+        execution: FlyteWorkflowExecution,
+        timeout: float | timedelta | None = None,
+        poll_interval: float | timedelta | None = None,
+        sync_nodes: bool = True,
+    ) -> Op[FlyteWorkflowExecution]:
+        """Poll until the execution is done (then sync its nodes if ``sync_nodes``); raise
+        :class:`FlyteTimeoutError` after ``timeout``. Polls start at 20 ms and grow to 5 s unless
+        ``poll_interval`` is given."""
+        execution._remote = execution._remote or self
+        done = yield from waiting.wait(execution, timeout, poll_interval, sync_nodes)
+        return done
+
+    def _op_terminate(
+        self,
+        execution: FlyteWorkflowExecution | str | Any,
+        cause: str = "terminated by user",
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> Op[None]:
+        """Abort an execution (FAILED_PRECONDITION if it already finished)."""
+        yield from exec_ops.terminate(self._exec_id(execution, project, domain), cause)
+
+    def _op_relaunch(
+        self,
+        execution: FlyteWorkflowExecution | str | Any,
+        name: str | None = None,
+        overwrite_cache: bool | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> Op[FlyteWorkflowExecution]:
+        """A new execution with the same spec and inputs (client-chosen name, so retries never double it)."""
+        new_name = _names.resolve_execution_name(name)
+        old_id = self._exec_id(execution, project, domain)
+        proto = yield from exec_ops.relaunch(old_id, new_name, overwrite_cache)
+        return self._wrap(proto)
+
+    def _op_list_executions(
+        self,
+        project: str | None = None,
+        domain: str | None = None,
+        names: Sequence[str] | None = None,
+        filters: str | None = None,
+        limit: int | None = None,
+    ) -> Op[list[FlyteWorkflowExecution]]:
+        """Executions of a project/domain, newest first; ``names`` selects many by name in one RPC."""
+        p, d = self._pd(project, domain)
+        protos = yield from exec_ops.list_executions(p, d, names=names, filters=filters, limit=limit)
+        return [self._wrap(e) for e in protos]
+
+    def _op_recent_executions(
+        self, project: str | None = None, domain: str | None = None, limit: int = 100
+    ) -> Op[list[FlyteWorkflowExecution]]:
+        """The ``limit`` most recent executions."""
+        return self._op_list_executions(project, domain, limit=limit)
+
+    # signals ---------------------------------------------------------------------------------------------------
+    def _op_list_signals(
+        self,
+        execution_name: str | FlyteWorkflowExecution,
+        project: str | None = None,
+        domain: str | None = None,
+        limit: int = 100,
+        filters: str | None = None,
+    ) -> Op[list[Signal]]:
+        """Signals of an execution's gate nodes (``.id.signal_id``, ``.type.simple_type``, ``.value``)."""
+        return signal_ops.list_signals(self._exec_id(execution_name, project, domain), limit, filters)
+
+    def _op_approve(
+        self,
+        signal_id: str,
+        execution_name: str | FlyteWorkflowExecution,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> Op[None]:
+        """Approve an approval gate."""
+        return self._signal_op(signal_id, execution_name, project, domain, True)
+
+    def _op_reject(
+        self,
+        signal_id: str,
+        execution_name: str | FlyteWorkflowExecution,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> Op[None]:
+        """Reject an approval gate (the gate node fails)."""
+        return self._signal_op(signal_id, execution_name, project, domain, False)
+
+    def _op_set_input(
+        self,
+        signal_id: str,
+        execution_name: str | FlyteWorkflowExecution,
+        value: Any,
+        project: str | None = None,
+        domain: str | None = None,
+        python_type: Any = None,
+        literal_type: Any = None,
+    ) -> Op[None]:
+        """Give a ``wait_for_input`` gate its value, typed from the signal's stored type unless given."""
+        from airflow_provider_flyte.remote.ops.inputs import convert_value
+
+        exec_id = self._exec_id(execution_name, project, domain)
+        ctx = self._codec_context(exec_id.project, exec_id.domain)
+
+        def convert(lt: Any) -> Any:
+            return convert_value(value, lt, python_type, ctx)
+
+        return signal_ops.set_typed_signal(exec_id, signal_id, literal_type, convert)
+
+    # backfill --------------------------------------------------------------------------------------------------
+    def _op_launch_backfill(
+        self,
+        project: str,
+        domain: str,
+        from_date: datetime,
+        to_date: datetime,
+        launchplan: str,
+        launchplan_version: str | None = None,
+        execution_name: str | None = None,
+        version: str | None = None,
+        dry_run: bool = False,
+        execute: bool = True,
+        parallel: bool = False,
+        failure_policy: str | int | None = None,
+        overwrite_cache: bool | None = None,
+    ) -> Op[Any]:
+        """Backfill a cron launch plan over ``[from_date, to_date)``: returns the workflow spec (``dry_run``), the
+        registered :class:`FlyteWorkflow` (``execute=False``) or the :class:`FlyteWorkflowExecution`."""
+        build = self._request_builder(
+            None,
+            project=project,
+            domain=domain,
+            execution_name=execution_name,
+            overwrite_cache=overwrite_cache,
+        )
+        p, d = self._pd(project, domain)
+        result = yield from backfill_ops.launch_backfill(
+            p,
+            d,
+            from_date,
+            to_date,
+            launchplan,
+            launchplan_version,
+            version=version,
+            dry_run=dry_run,
+            execute_it=execute,
+            parallel=parallel,
+            failure_policy=failure_policy,
+            make_request=build,
+            cache=self._cache,
+        )
+        if isinstance(result, tuple):
+            proto, target = result
+            return self._wrap(proto, target)
+        return result
+
+    # files -----------------------------------------------------------------------------------------------------
+    def _op_upload_file(
+        self,
+        to_upload: str | os.PathLike[str],
+        project: str | None = None,
+        domain: str | None = None,
+        filename_root: str | None = None,
+    ) -> Op[tuple[bytes, str]]:
+        """Upload one file through the DataProxy; returns ``(md5 digest, native_url)``."""
+        from airflow_provider_flyte.remote import files
+
+        path = files.check_upload_source(to_upload)
+        p, d = self._pd(project, domain)
+        return file_ops.upload_file(path, p, d, filename_root, files.hash_file, self._put_file)
+
+    def _op_fast_package(
+        self, root: str | os.PathLike[str], deref_symlinks: bool = True, output: str | None = None
+    ) -> Op[tuple[bytes, str]]:
+        """Package ``root`` as a deterministic ``fast<md5>.tar.gz`` and upload it; ``(md5, native_url)``."""
+        from airflow_provider_flyte.remote import files
+
+        package = yield Local(lambda: files.build_fast_package(root, output, deref_symlinks))
+        uploaded = yield from self._op_upload_file(package)
+        return uploaded
+
+    def _op_download(
+        self, data: Any, download_to: str | os.PathLike[str], recursive: bool = True
+    ) -> Op[list[Path]]:
+        """Copy the files/directories/datasets that outputs (a ``LiteralsResolver`` or ``LiteralMap``) or one
+        ``Literal`` refer to under ``download_to`` (``<download_to>/<name>`` per output). Returns the paths."""
+        from airflow_provider_flyte.remote import files
+
+        if isinstance(data, LiteralsResolver):
+            data = data.literals
+        elif hasattr(data, "literals") and not hasattr(data, "scalar"):
+            data = dict(data.literals)
+        base = Path(download_to)
+        opts = self.config.storage_options
+
+        def download() -> list[Path]:
+            if not isinstance(data, Mapping):
+                return files.download_literal(data, base, recursive, opts)
+            out: list[Path] = []
+            for key, lit in data.items():
+                out += files.download_literal(lit, base / key, recursive, opts)
+            return out
+
+        written: list[Path] = yield Local(download)
+        return written
+
+
+def _required(value: str | None, what: str) -> str:
+    if not value:
+        raise FlyteInvalidInputError(f"{what} is required")
+    return value
+
+
+def _bool_literal(value: bool) -> Any:
+    from flyteidl.core import literals_pb2
+
+    lit = literals_pb2.Literal()
+    lit.scalar.primitive.boolean = value
+    return lit
+
+
+__all__ = ["DEFAULT_UPLOAD_LOCATION", "EntityRef", "RemoteBase", "bind_awaitable", "bind_blocking"]

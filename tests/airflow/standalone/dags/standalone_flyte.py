@@ -1,0 +1,42 @@
+"""DAGs driven by the standalone suite (tests/airflow/standalone): real scheduler, worker and triggerer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_flyte.operators.flyte import FlyteExecuteOperator
+
+START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+class CrashAfterStartOperator(FlyteExecuteOperator):
+    """Try 1 dies right after starting its execution (as a worker crash would); later tries run normally."""
+
+    def wait_for_execution(self, context: Any, project: str, domain: str, execution: Any) -> Any:
+        if context["ti"].try_number == 1:
+            raise AirflowException(f"simulated worker crash after starting {execution.id.name}")
+        return super().wait_for_execution(context, project, domain, execution)
+
+
+def _slow_dag(dag_id: str, seconds: float, **op_kwargs: Any) -> DAG:
+    with DAG(dag_id, schedule=None, start_date=START, catchup=False, tags=["flyte-standalone"]) as dag:
+        FlyteExecuteOperator(
+            task_id="run", launch_plan="examples.slow", inputs={"seconds": seconds},
+            deferrable=True, poll_interval=1, **op_kwargs,
+        )
+    return dag
+
+
+sa_defer = _slow_dag("sa_defer", 4.0)
+sa_mark_failed = _slow_dag("sa_mark_failed", 300.0)
+sa_restart = _slow_dag("sa_restart", 12.0)
+
+with DAG("sa_retry", schedule=None, start_date=START, catchup=False, tags=["flyte-standalone"]) as sa_retry:
+    CrashAfterStartOperator(
+        task_id="run", launch_plan="examples.slow", inputs={"seconds": 6.0}, deferrable=True, poll_interval=1,
+        retries=1, retry_delay=dt.timedelta(seconds=1),
+    )

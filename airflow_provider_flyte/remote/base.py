@@ -10,6 +10,7 @@ cannot drift apart and no logic is repeated between them. The API follows flytek
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,6 +53,16 @@ EntityRef = Launchable | str | Any
 DEFAULT_UPLOAD_LOCATION = "flyte://my-s3-bucket/"
 
 
+def _present_as_result(method: Any, builder: Callable[..., Any]) -> None:
+    """Make ``help()``/``inspect.signature`` show the operation's result (``Op[X]`` -> ``X``) as the return type."""
+    signature = inspect.signature(builder)
+    result = signature.return_annotation
+    if isinstance(result, str) and result.startswith("Op[") and result.endswith("]"):
+        result = result[3:-1]
+    method.__signature__ = signature.replace(return_annotation=result)
+    method.__annotations__ = {**builder.__annotations__, "return": result}
+
+
 def bind_blocking(builder: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatenate[R, P], T]:
     """A blocking method that runs the operation ``builder`` returns (same signature and docstring)."""
 
@@ -59,6 +70,7 @@ def bind_blocking(builder: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Con
     def method(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._run(builder(self, *args, **kwargs))  # type: ignore[no-any-return]
 
+    _present_as_result(method, builder)
     return method
 
 
@@ -71,6 +83,7 @@ def bind_awaitable(
     async def method(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(builder(self, *args, **kwargs))  # type: ignore[no-any-return]
 
+    _present_as_result(method, builder)
     return method
 
 

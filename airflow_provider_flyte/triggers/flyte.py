@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from airflow_provider_flyte._compat import BaseTrigger, TriggerEvent
+from airflow_provider_flyte._compat import AIRFLOW_V_3, AIRFLOW_V_3_3_PLUS, BaseTrigger, TriggerEvent
 from airflow_provider_flyte.hooks.flyte import DEFAULT_CONN_ID, FlyteAsyncHook
 from airflow_provider_flyte.triggers.poller import REGISTRY, ExecutionNotFound, ExecutionPoller
 from airflow_provider_flyte.triggers.progress import Progress
@@ -129,6 +129,50 @@ class _FlyteTriggerBase(BaseTrigger):  # type: ignore[misc]
         finally:
             await remote.close()
 
+    async def _cancelled(self) -> None:
+        """Before Airflow 3.3 there is no trigger ``on_kill``: when the trigger is cancelled, terminate only if the
+        task instance is no longer RUNNING/DEFERRED (a user marked it failed/success or cleared it), never on a
+        triggerer restart or redistribution (the task is then still DEFERRED)."""
+        if AIRFLOW_V_3_3_PLUS or self._finished or not self.terminate_on_kill:
+            return
+        try:
+            state = await task_instance_state(self.task_instance)
+        except Exception as exc:  # cannot tell: leave the execution alone
+            self.log.warning("cannot read the state of the deferred task (%s); leaving %s running", exc, self.label)
+            return
+        if state is not None and state not in ("running", "deferred"):
+            self.log.info("The deferred task is now %s", state)
+            await self.on_kill()
+
+
+async def task_instance_state(ti: Any) -> str | None:
+    """The current state of the trigger's task instance (Airflow 2: the database; Airflow 3.0-3.2: the
+    supervisor's ``get_task_states``); None when the trigger has no task instance (e.g. ``dag.test``)."""
+    if ti is None:
+        return None
+    if not AIRFLOW_V_3:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        def read() -> Any:
+            with create_session() as session:
+                return (
+                    session.query(TaskInstance.state)
+                    .filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+                    .scalar()
+                )
+
+        state = await asyncio.to_thread(read)
+    else:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+        from asgiref.sync import sync_to_async
+
+        states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+            dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+        )
+        state = (states.get(ti.run_id) or {}).get(ti.task_id)
+    return None if state is None else str(getattr(state, "value", state))
+
 
 class FlyteExecutionTrigger(_FlyteTriggerBase):
     """Fires once when the execution ends (``success``/``failed``), the deadline passes (``timeout``), or polling
@@ -156,6 +200,17 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll (batched) until the execution is terminal or the deadline passes; yield exactly one event."""
+        polling = self._poll()
+        try:
+            event = await polling.__anext__()
+        except asyncio.CancelledError:
+            await self._cancelled()
+            raise
+        finally:
+            await polling.aclose()
+        yield event
+
+    async def _poll(self) -> AsyncGenerator[TriggerEvent, None]:
         from airflow_provider_flyte.remote.errors import FlyteError
 
         poller = self._poller()

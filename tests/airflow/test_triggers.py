@@ -170,3 +170,45 @@ async def test_invalid_connection_is_an_error_event(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AIRFLOW_CONN_FLYTE_BROKEN", "flyte://127.0.0.1:1?insecure=maybe")
     payload = await _first_event(FlyteExecutionTrigger("abc", P, D, flyte_conn_id="flyte_broken", poll_interval=0.1))
     assert payload["status"] == "error" and "'insecure' must be true or false" in payload["message"]
+
+
+@pytest.mark.usefixtures("airflow_db")
+async def test_before_airflow_33_cancellation_terminates_only_after_a_user_action(
+    remote: Any, examples: dict[str, Any]
+) -> None:
+    """Airflow < 3.3 has no trigger on_kill: a cancelled trigger looks at its task instance's state."""
+    from airflow_provider_flyte._compat import AIRFLOW_V_3, AIRFLOW_V_3_3_PLUS
+
+    if AIRFLOW_V_3_3_PLUS or AIRFLOW_V_3:
+        pytest.skip("Airflow 3.3+ cancels through BaseTrigger.on_kill (tested above and in standalone/)")
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    from tests.airflow.test_example_dags import run_dag
+
+    dr, _ = await asyncio.to_thread(run_dag, "example_flyte_execute")
+    ti = dr.get_task_instance("arith")
+
+    def set_state(state: str) -> None:
+        with create_session() as session:
+            session.query(TaskInstance).filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id).update(
+                {"state": state}
+            )
+
+    async def cancel_running_trigger(name: str) -> None:
+        trigger = FlyteExecutionTrigger(name, P, D, poll_interval=0.2)
+        trigger.task_instance = ti
+        task = asyncio.ensure_future(trigger.run().__anext__())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    name = _start(remote, examples, "examples.slow", {"seconds": 30.0}, _unique("t2restart"))
+    await asyncio.to_thread(set_state, "deferred")  # a triggerer restart: the task is still deferred
+    await cancel_running_trigger(name)
+    assert remote.fetch_execution(name=name).phase_name == "RUNNING"
+    await asyncio.to_thread(set_state, "failed")  # a user marked the deferred task failed
+    await cancel_running_trigger(name)
+    execution = await asyncio.to_thread(remote.wait, remote.fetch_execution(name=name), 10, 0.1)
+    assert execution.phase_name == "ABORTED"

@@ -98,6 +98,30 @@ def greet(name: str) -> str:
     return hello(name=name)
 '''
 
+CHAIN = '''
+from flytekit import task, workflow
+
+
+@task
+def inc(x: int) -> int:
+    return x + 1
+
+
+@task
+def double(x: int) -> int:
+    return x * 2
+
+
+@task
+def square(x: int) -> int:
+    return x * x
+
+
+@workflow
+def chain(x: int) -> int:
+    return square(x=double(x=inc(x=x)))
+'''
+
 NOTEBOOK = '''
 """Runs as __main__ (like a notebook cell): defines a task and a workflow here and executes them."""
 import json

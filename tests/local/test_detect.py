@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_flyte.remote.errors import FlyteMissingDependencyError
-from airflow_provider_flyte.remote.local import INSTALL_HINT, is_local_entity, local_kind, prepare_local_entity
+from airflow_provider_flyte.remote.local import (
+    INSTALL_HINT,
+    is_local_entity,
+    local_kind,
+    prepare_local_entity,
+)
 from airflow_provider_flyte.remote.local.packaging import module_root, source_root
 from airflow_provider_flyte.remote.local.versioning import content_version
 from tests.local.conftest import CodeRoot

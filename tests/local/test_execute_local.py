@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_flyte.remote.local import prepare_local_entity
 from tests.local.conftest import DOMAIN, PROJECT, CodeRoot
-from tests.local.flyte_sources import GREETER, SHOWCASE
+from tests.local.flyte_sources import CHAIN, GREETER, SHOWCASE
 
 pytestmark = pytest.mark.flytekit
 
@@ -91,7 +91,7 @@ def test_local_launch_plan_with_fixed_inputs(remote: Any, showcase: Any) -> None
     # a workflow calling the launch plan registers it too and runs it as a child execution
     target, execution = run(remote, showcase.calls_fixed, {"a": 1})
     assert execution.outputs["o0"] == 102
-    assert [i.name for i in target.registered if i.resource_type == 3][0].endswith(".fixed")
+    assert next(i.name for i in target.registered if i.resource_type == 3).endswith(".fixed")
 
 
 def test_outputs_come_back_as_declared_python_types(remote: Any, showcase: Any) -> None:
@@ -217,12 +217,14 @@ async def test_async_client_prepares_the_same_way(local_sandbox: Any, code_root:
     from airflow_provider_flyte.remote import AsyncFlyteRemote, Config
     from airflow_provider_flyte.remote.local import aprepare_local_entity
 
-    module = code_root.write("greeter", GREETER.format(greeting="hey"))
+    module = code_root.write("chain", CHAIN)
     async with AsyncFlyteRemote(Config.for_sandbox(local_sandbox.endpoint), PROJECT, DOMAIN) as remote:
-        target = await aprepare_local_entity(remote, module.greet)
-        assert target.code_mode == "fast" and len(target.registered) == 3
-        execution = await remote.execute(target.entity, {"name": "bo"}, type_hints=target.type_hints, wait=True)
-        assert execution.outputs["o0"] == "hey bo"
+        target = await aprepare_local_entity(remote, module.chain)
+        assert target.code_mode == "fast"
+        assert [i.resource_type for i in target.registered] == [1, 1, 1, 2, 3]  # tasks created concurrently
+        execution = await remote.execute(target.entity, {"x": 2}, type_hints=target.type_hints, wait=True)
+        assert execution.outputs["o0"] == 36
+        assert (await aprepare_local_entity(remote, module.chain)).registered == []
 
 
 def execute_local(remote: Any, entity: Any, inputs: dict[str, Any], **kwargs: Any) -> Any:

@@ -114,3 +114,16 @@ def test_dynamic_tasks_are_refused_in_interactive_mode(remote: Any, dag_module: 
 
     with pytest.raises(FlyteInvalidInputError, match="dynamic task"):
         prepare_local_entity(remote, fan, interactive_mode_enabled=True)
+
+
+def test_the_docs_example_runs(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "local-entities.md").read_text()
+    code = doc.split("## A runnable example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "local_example.py"
+    script.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=240, cwd=tmp_path, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "shipped as pickle" in proc.stdout
+    assert "6 WORDS, LONGEST: ENTITIES" in proc.stdout

@@ -260,3 +260,23 @@ def test_importing_the_package_loads_no_grpc_or_flyteidl() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_both_clients_expose_the_same_methods_with_the_same_signatures() -> None:
+    import inspect
+
+    from airflow_provider_flyte.remote import AsyncFlyteRemote, FlyteRemote
+
+    public = sorted(
+        n for n in dir(FlyteRemote) if not n.startswith("_") and callable(getattr(FlyteRemote, n))
+    )
+    assert {"execute", "wait", "sync", "set_input", "upload_file", "download", "launch_backfill"} <= set(
+        public
+    )
+    pure = {"generate_console_url", "for_endpoint", "auto", "for_sandbox"}
+    for name in public:
+        sync_fn, async_fn = getattr(FlyteRemote, name), getattr(AsyncFlyteRemote, name)
+        assert inspect.signature(sync_fn) == inspect.signature(async_fn), name
+        assert inspect.iscoroutinefunction(async_fn) == (name not in pure), name
+        assert not inspect.iscoroutinefunction(sync_fn), name
+    assert inspect.signature(FlyteRemote.execute).return_annotation == "FlyteWorkflowExecution"

@@ -231,7 +231,7 @@ def local_entity_op(
             final = yield Local(lambda: ser.serialize(entity, settings(v, url)))
             tasks = [r for r in final.entities if r.resource_type == TASK]
             registered: list[Any] = yield Local(lambda: _register_concurrently(remote, tasks))
-            for item in final.entities[len(tasks) :]:  # workflows and launch plans: in dependency order
+            for item in (r for r in final.entities if r.resource_type != TASK):  # in dependency order
                 registered.append((yield from entity_ops.register_entity(item.resource_type, item.id, item.spec)))
                 if item.activate:
                     yield from entity_ops.set_launch_plan_state(item.id, True)

@@ -9,14 +9,14 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${AF2_VENV:-/tmp/airflow2-venv}"
 PYTHON="${AF2_PYTHON:-python3.11}"
-VERSION="${AF2_VERSION:-2.11.*}"
+VERSION="${AF2_VERSION:-2.11.2}"
 WORK="$(mktemp -d /tmp/airflow2-run.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
 if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q "apache-airflow==${VERSION}" "apache-airflow-providers-common-compat>=1.10" \
-    pytest pytest-asyncio pytest-timeout jsonschema
+  "$VENV/bin/pip" install -q -c "$REPO/constraints/constraints-airflow-2.11-3.11.txt" "apache-airflow==${VERSION}" \
+    "apache-airflow-providers-common-compat>=1.10" pytest pytest-asyncio pytest-timeout jsonschema
 fi
 
 # install a copy, so pip's in-tree build leaves the repository alone
@@ -25,7 +25,7 @@ mkdir -p "$WORK/src"
   | tar -xf - -C "$WORK/src"
 "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK/src"
 # runtime dependencies of the provider that Airflow 2.11 does not already pull in
-"$VENV/bin/pip" install -q "flyteidl>=1.16.7,<2" "protobuf>=5.26" "grpcio>=1.62" cloudpickle "fsspec>=2024.9.0" \
+"$VENV/bin/pip" install -q -c "$REPO/constraints/constraints-airflow-2.11-3.11.txt" "flyteidl>=1.16.7,<2" "protobuf>=5.26" "grpcio>=1.62" cloudpickle "fsspec>=2024.9.0" \
   pendulum msgpack croniter
 
 "$VENV/bin/python" -c "import airflow; print('Airflow', airflow.__version__)"

@@ -61,11 +61,10 @@ def notebook_resolvers(tasks: dict[str, Any]) -> Iterator[None]:
     try:
         for task in tasks.values():
             task.set_resolver(default_notebook_task_resolver)
-        # flytekit fills TrackedInstance._lhs lazily (serializing does): fill it now so that what is pickled does
-        # not depend on what ran before in this process (the version hashes the pickle)
-        for tracked in [default_notebook_task_resolver, *tasks.values()]:
-            with contextlib.suppress(Exception):
-                tracked.lhs  # noqa: B018
+        # flytekit fills the resolver's TrackedInstance._lhs lazily (serializing does): fill it now so that what is
+        # pickled does not depend on what ran before in this process (the version hashes the pickle)
+        with contextlib.suppress(Exception):
+            default_notebook_task_resolver.lhs  # noqa: B018
         yield
     finally:
         for task, resolver in saved:

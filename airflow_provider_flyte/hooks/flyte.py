@@ -157,16 +157,14 @@ class FlyteHook(BaseHook):  # type: ignore[misc]
     def test_connection(self) -> tuple[bool, str]:
         """Prove the endpoint and the credentials: one authenticated RPC, plus the default project if set."""
         try:
-            from airflow_provider_flyte.hooks.rpc import get_project, get_version, run_sync
-
             settings = self.get_settings()
             remote = self.get_remote()
-            version = run_sync(remote, get_version())
+            version = remote.get_version()
             detail = f"Connected to Flyte Admin {version or ''} at {settings.endpoint}".replace("  ", " ")
             if settings.auth_mode != "none":
                 detail += f" (auth: {settings.auth_mode})"
             if settings.project:
-                run_sync(remote, get_project(settings.project))
+                remote.get_project(settings.project)
                 detail += f"; project {settings.project!r} exists"
             return True, detail
         except Exception as exc:

@@ -157,8 +157,6 @@ class ExecutionWaiter:
     def _poll(
         self, remote: Any, project: str, domain: str, execution: Any, url: str | None, deadline: float | None
     ) -> dict[str, Any]:
-        from airflow_provider_flyte.hooks.rpc import list_node_executions, run_sync
-
         label = f"{project}/{domain}/{execution.id.name}"
         progress = Progress(label)
         while True:
@@ -166,7 +164,7 @@ class ExecutionWaiter:
             for line in progress.execution(status.phase):
                 self.log.info("%s", line)
             try:
-                nodes = run_sync(remote, list_node_executions(project, domain, execution.id.name))
+                nodes = remote.list_node_executions(execution.id.name, project, domain)
                 for line in progress.node_list(nodes):
                     self.log.info("%s", line)
             except Exception as exc:  # progress is best effort
@@ -210,10 +208,8 @@ class ExecutionWaiter:
         raise AirflowException(f"unexpected event status {status!r}")  # pragma: no cover - validated before
 
     def _failing_node(self, project: str, domain: str, name: str) -> str | None:
-        from airflow_provider_flyte.hooks.rpc import list_node_executions, run_sync
-
         try:
-            return failing_node(run_sync(self.hook.get_remote(), list_node_executions(project, domain, name)))
+            return failing_node(self.hook.get_remote().list_node_executions(name, project, domain))
         except Exception as exc:
             self.log.debug("could not list the nodes of %s: %s", name, exc)
             return None

@@ -63,6 +63,9 @@ class AsyncFlyteRemote(RemoteBase):
     sync_execution = sync
     wait = _awaitable(RemoteBase._op_wait)
     terminate = _awaitable(RemoteBase._op_terminate)
+    list_node_executions = _awaitable(RemoteBase._op_list_node_executions)
+    get_version = _awaitable(RemoteBase._op_get_version)
+    get_project = _awaitable(RemoteBase._op_get_project)
     relaunch = _awaitable(RemoteBase._op_relaunch)
     list_executions = _awaitable(RemoteBase._op_list_executions)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)

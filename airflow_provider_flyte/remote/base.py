@@ -24,6 +24,7 @@ from airflow_provider_flyte.remote.console import console_base_url, entity_url, 
 from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
 from airflow_provider_flyte.remote.models import (
     FlyteLaunchPlan,
+    FlyteNodeExecution,
     FlyteTask,
     FlyteWorkflow,
     FlyteWorkflowExecution,
@@ -36,6 +37,7 @@ from airflow_provider_flyte.remote.ops import backfill as backfill_ops
 from airflow_provider_flyte.remote.ops import entities as entity_ops
 from airflow_provider_flyte.remote.ops import executions as exec_ops
 from airflow_provider_flyte.remote.ops import files as file_ops
+from airflow_provider_flyte.remote.ops import server as server_ops
 from airflow_provider_flyte.remote.ops import signals as signal_ops
 from airflow_provider_flyte.remote.ops import waiting
 from airflow_provider_flyte.remote.ops.call import Local, Op
@@ -556,6 +558,29 @@ class RemoteBase:
         execution._remote = execution._remote or self
         done = yield from waiting.wait(execution, timeout, poll_interval, sync_nodes)
         return done
+
+    def _op_list_node_executions(
+        self,
+        execution: str | FlyteWorkflowExecution,
+        project: str | None = None,
+        domain: str | None = None,
+        unique_parent_id: str | None = None,
+    ) -> Op[list[FlyteNodeExecution]]:
+        """Node executions of an execution as they stand (phases, errors), oldest first, without fetching their
+        data or tasks: the top-level nodes, or the children of ``unique_parent_id``. Cheaper than
+        ``sync(sync_nodes=True)`` when only phases matter (progress reports, the failing node)."""
+        exec_id = self._exec_id(execution, project, domain)
+        protos = yield from exec_ops.list_node_executions(exec_id, unique_parent_id or "")
+        return [FlyteNodeExecution(p) for p in protos]
+
+    # the server ------------------------------------------------------------------------------------------------
+    def _op_get_version(self) -> Op[str]:
+        """Flyte Admin's control plane version: the cheapest authenticated call (proves endpoint and credentials)."""
+        return server_ops.get_version()
+
+    def _op_get_project(self, project: str | None = None) -> Op[Any]:
+        """The ``admin.Project`` proto of ``project`` (default project when None); NOT_FOUND if it does not exist."""
+        return server_ops.get_project(_required(project or self.default_project, "project"))
 
     def _op_terminate(
         self,

@@ -53,6 +53,9 @@ class FlyteRemote(RemoteBase):
     sync_execution = sync
     wait = _blocking(RemoteBase._op_wait)
     terminate = _blocking(RemoteBase._op_terminate)
+    list_node_executions = _blocking(RemoteBase._op_list_node_executions)
+    get_version = _blocking(RemoteBase._op_get_version)
+    get_project = _blocking(RemoteBase._op_get_project)
     relaunch = _blocking(RemoteBase._op_relaunch)
     list_executions = _blocking(RemoteBase._op_list_executions)
     recent_executions = _blocking(RemoteBase._op_recent_executions)

@@ -248,11 +248,9 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
     async def _log_nodes(self, poller: ExecutionPoller, progress: Progress) -> None:
         if not poller.take_node_budget(NODE_PROGRESS_BUDGET):
             return
-        from airflow_provider_flyte.hooks.rpc import list_node_executions, run_async
-
         try:
             remote = await poller.get_remote()
-            nodes = await run_async(remote, list_node_executions(self.project, self.domain, self.execution_name))
+            nodes = await remote.list_node_executions(self.execution_name, self.project, self.domain)
         except Exception as exc:  # progress is best effort; the status poll decides the outcome
             self.log.debug("node progress of %s unavailable: %s", self.label, exc)
             return

@@ -251,9 +251,9 @@ def sync_node_tree(execution: FlyteWorkflowExecution) -> Op[FlyteWorkflowExecuti
     return execution
 
 
-def _sync_nodes(
-    parent: FlyteWorkflowExecution, exec_id: Any, unique_parent_id: str, known: dict[str, FlyteNodeExecution]
-) -> Op[dict[str, FlyteNodeExecution]]:
+def list_node_executions(exec_id: Any, unique_parent_id: str = "") -> Op[list[Any]]:
+    """``NodeExecution`` protos of an execution, oldest first: the top-level nodes, or the children of the node
+    execution ``unique_parent_id`` (all pages)."""
     from flyteidl.admin import node_execution_pb2
 
     def make_call(token: str) -> Call:
@@ -266,7 +266,14 @@ def _sync_nodes(
         )
         return Call(ADMIN, "ListNodeExecutions", request, True)
 
-    protos = yield from list_all(make_call, "node_executions")
+    protos: list[Any] = yield from list_all(make_call, "node_executions")
+    return protos
+
+
+def _sync_nodes(
+    parent: FlyteWorkflowExecution, exec_id: Any, unique_parent_id: str, known: dict[str, FlyteNodeExecution]
+) -> Op[dict[str, FlyteNodeExecution]]:
+    protos = yield from list_node_executions(exec_id, unique_parent_id)
     nodes: dict[str, FlyteNodeExecution] = {}
     for proto in protos:
         key = proto.id.node_id

@@ -42,8 +42,8 @@ class Resolver:
 
     #: task Identifier -> TaskTemplate
     task: Callable[[Any], Any]
-    #: launch plan Identifier -> (input names, output names) of its interface
-    launch_plan_interface: Callable[[Any], tuple[set[str], set[str]]]
+    #: launch plan Identifier -> (input names, output names) of its interface; None where it cannot be checked
+    launch_plan_interface: Callable[[Any], tuple[set[str] | None, set[str] | None]]
 
 
 @dataclass
@@ -98,7 +98,7 @@ class _Compiler:
         self.resolver = resolver
         self.sub_workflows = sub_workflows
         self.tasks: dict[IdKey, Any] = {}
-        self.lp_interfaces: dict[IdKey, tuple[set[str], set[str]]] = {}
+        self.lp_interfaces: dict[IdKey, tuple[set[str] | None, set[str] | None]] = {}
 
     def task(self, identifier: Any) -> Any:
         key = id_key(identifier)
@@ -108,7 +108,7 @@ class _Compiler:
             self.tasks[key] = self.resolver.task(identifier)
         return self.tasks[key]
 
-    def lp_interface(self, identifier: Any) -> tuple[set[str], set[str]]:
+    def lp_interface(self, identifier: Any) -> tuple[set[str] | None, set[str] | None]:
         key = id_key(identifier)
         if key not in self.lp_interfaces:
             self.lp_interfaces[key] = self.resolver.launch_plan_interface(identifier)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from flyteidl.core import identifier_pb2
 
+from airflow_provider_flyte.sandbox.engine.catalog import Catalog
 from airflow_provider_flyte.sandbox.engine.events import Emitter, WorkflowPhase
 from airflow_provider_flyte.sandbox.engine.runners import SYSTEM, RunnerRegistry, execution_error
 from airflow_provider_flyte.sandbox.engine.state import ExecutionState, NodeFailed
@@ -78,6 +79,8 @@ class Engine:
         self.signals = signals
         self.launcher = launcher
         self.runners = RunnerRegistry(config, blobs)
+        #: the task cache (datacatalog's role), persisted next to the admin's database
+        self.catalog = Catalog(config.data_dir / "catalog.db")
         self._runs: dict[ExecKey, _Run] = {}
 
     def is_running(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> bool:
@@ -90,7 +93,13 @@ class Engine:
         if key in self._runs:
             return
         state = ExecutionState.build(
-            job, self.blobs, Emitter(self.sink, job.execution_id), self.runners, self.signals, self.launcher
+            job,
+            self.blobs,
+            Emitter(self.sink, job.execution_id),
+            self.runners,
+            self.signals,
+            self.launcher,
+            self.catalog,
         )
         run = _Run(state)
         self._runs[key] = run
@@ -118,3 +127,4 @@ class Engine:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
+        self.catalog.close()

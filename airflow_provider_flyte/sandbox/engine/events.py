@@ -46,6 +46,7 @@ class NodeInfo:
     parent_attempt: int = 0
     is_parent: bool = False
     is_dynamic: bool = False
+    is_array: bool = False
     target_entity: identifier_pb2.Identifier | None = None
 
 
@@ -97,9 +98,10 @@ class Emitter:
         output_uri: str | None = None,
         error: execution_pb2.ExecutionError | None = None,
         child_execution: identifier_pb2.WorkflowExecutionIdentifier | None = None,
-        task_node: bool = False,
+        task_node: event_pb2.TaskNodeMetadata | None = None,
     ) -> None:
-        """A NodeExecutionEvent; repeated phases are not sent twice (admin rejects them)."""
+        """A NodeExecutionEvent; repeated phases are not sent twice (admin rejects them). ``task_node`` is the
+        task node's metadata (cache status, catalog key, the compiled dynamic workflow)."""
         if self._last_node_phase.get(info.unique_id) == phase:
             return
         self._last_node_phase[info.unique_id] = phase
@@ -114,6 +116,7 @@ class Emitter:
             node_name=info.node_name,
             is_parent=info.is_parent,
             is_dynamic=info.is_dynamic,
+            is_array=info.is_array,
         )
         ev.id.node_id = info.unique_id
         ev.id.execution_id.CopyFrom(info.execution_id)
@@ -130,8 +133,8 @@ class Emitter:
             ev.error.CopyFrom(error)
         if child_execution is not None:
             ev.workflow_node_metadata.execution_id.CopyFrom(child_execution)
-        elif task_node:
-            ev.task_node_metadata.cache_status = 0  # CACHE_DISABLED
+        elif task_node is not None:
+            ev.task_node_metadata.CopyFrom(task_node)
         await self._send("node", ev)
 
     async def task(
@@ -148,8 +151,11 @@ class Emitter:
         logs: list[execution_pb2.TaskLog] | None = None,
         reason: str = "",
         custom_info: dict[str, Any] | None = None,
+        external_resources: list[event_pb2.ExternalResourceInfo] | None = None,
+        plugin_identifier: str = "",
     ) -> None:
-        """A TaskExecutionEvent for attempt ``attempt`` of the node's task."""
+        """A TaskExecutionEvent for attempt ``attempt`` of the node's task (``external_resources``: the subtasks of
+        an array node, as propeller's k8s-array event recorder reports them)."""
         ts = now()
         ev = event_pb2.TaskExecutionEvent(
             task_id=task_id,
@@ -166,7 +172,9 @@ class Emitter:
         ev.parent_node_execution_id.node_id = info.unique_id
         ev.parent_node_execution_id.execution_id.CopyFrom(info.execution_id)
         ev.metadata.generated_name = f"{self.execution_id.name}-{info.unique_id}-{attempt}"
-        ev.metadata.plugin_identifier = task_type
+        ev.metadata.plugin_identifier = plugin_identifier or task_type
+        if external_resources:
+            ev.metadata.external_resources.extend(external_resources)
         if reason:
             ev.reason = reason
             r = ev.reasons.add()

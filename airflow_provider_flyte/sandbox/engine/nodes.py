@@ -9,8 +9,10 @@ from flyteidl.core import literals_pb2, workflow_pb2
 
 from airflow_provider_flyte.sandbox.engine import ids
 from airflow_provider_flyte.sandbox.engine.bindings import BindingError, resolve_bindings
+from airflow_provider_flyte.sandbox.engine.catalog import CacheKey
 from airflow_provider_flyte.sandbox.engine.events import NodeInfo, NodePhase
 from airflow_provider_flyte.sandbox.engine.runners import SYSTEM, USER, execution_error
+from airflow_provider_flyte.sandbox.engine.tasks import CacheStatus, cache_lookup, task_node_metadata
 from airflow_provider_flyte.sandbox.engine.state import (
     ExecutionState,
     NodeFailed,
@@ -39,6 +41,7 @@ def node_info(
         else:
             target = wn.launchplan_ref
     return NodeInfo(
+        is_array=kind == "array_node",
         execution_id=state.job.execution_id,
         unique_id=unique_id,
         spec_node_id=node.id,
@@ -74,14 +77,24 @@ async def run_node(
         await emitter.node(info, NodePhase.FAILED, error=error)
         raise NodeFailed(error) from exc
     info.input_uri = state.write(f"{data_dir}/inputs.pb", inputs)
+    key = None
+    if node.WhichOneof("target") == "task_node":
+        template = state.tasks.get(id_key(node.task_node.reference_id))
+        if template is not None:
+            key, hit = cache_lookup(state, template, inputs)
+            if hit is not None:  # as propeller: straight to SUCCEEDED, the task does not run
+                uri = state.write(f"{data_dir}/0/outputs.pb", hit.outputs)
+                hit_metadata = task_node_metadata(CacheStatus.CACHE_HIT, hit.metadata)
+                await emitter.node(info, NodePhase.SUCCEEDED, output_uri=uri, task_node=hit_metadata)
+                return hit.outputs
     await emitter.node(info, NodePhase.QUEUED)
     timeout = node.metadata.timeout.ToTimedelta().total_seconds() if node.metadata.HasField("timeout") else 0
     try:
         if timeout > 0:
             async with asyncio.timeout(timeout):
-                result = await _dispatch(state, node, info, inputs, scope_outputs)
+                result = await _dispatch(state, node, info, inputs, scope_outputs, key)
         else:
-            result = await _dispatch(state, node, info, inputs, scope_outputs)
+            result = await _dispatch(state, node, info, inputs, scope_outputs, key)
     except TimeoutError:
         error = execution_error(
             USER, "Timeout", f"node [{node.id}] timed out after {timeout:g}s (metadata.timeout)"
@@ -100,7 +113,7 @@ async def run_node(
         NodePhase.SUCCEEDED,
         output_uri=output_uri,
         child_execution=result.child_execution,
-        task_node=node.WhichOneof("target") == "task_node",
+        task_node=result.task_node_metadata,
     )
     return result.outputs
 
@@ -119,6 +132,7 @@ async def _dispatch(
     info: NodeInfo,
     inputs: literals_pb2.LiteralMap,
     scope_outputs: Mapping[str, literals_pb2.LiteralMap],
+    key: CacheKey | None,
 ) -> NodeSuccess:
     kind = node.WhichOneof("target")
     if kind == "task_node":
@@ -133,7 +147,7 @@ async def _dispatch(
                     f"task {node.task_node.reference_id.name} of node [{node.id}] is not in the compiled closure",
                 )
             )
-        return await run_task_node(state, node, info, template, inputs)
+        return await run_task_node(state, node, info, template, inputs, key)
     if kind == "gate_node":
         from airflow_provider_flyte.sandbox.engine.gates import run_gate_node
 
@@ -148,11 +162,15 @@ async def _dispatch(
         from airflow_provider_flyte.sandbox.engine.branches import run_branch_node
 
         return await run_branch_node(state, node, info, inputs, scope_outputs)
+    if kind == "array_node":
+        from airflow_provider_flyte.sandbox.engine.arrays import run_array_node
+
+        return await run_array_node(state, node, info, inputs)
     raise NodeFailed(
         execution_error(
             SYSTEM,
             "UnsupportedNodeKind",
             f"node [{node.id}] is a {kind or 'empty'} node, which the sandbox does not run "
-            "(supported: task, gate, workflow (launch plan / sub-workflow) and branch nodes)",
+            "(supported: task, gate, workflow (launch plan / sub-workflow), branch and array nodes)",
         )
     )

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flyteidl.core import compiler_pb2, execution_pb2, identifier_pb2, literals_pb2, tasks_pb2
+from flyteidl.event import event_pb2
 
 from airflow_provider_flyte.sandbox.engine.events import Emitter
 
 if TYPE_CHECKING:
     from airflow_provider_flyte.sandbox.blobstore import BlobStore
+    from airflow_provider_flyte.sandbox.engine.catalog import Catalog
     from airflow_provider_flyte.sandbox.engine.runners import RunnerRegistry
     from airflow_provider_flyte.sandbox.interfaces import ChildLauncher, ExecutionJob, SignalSource
 
@@ -54,6 +56,8 @@ class NodeSuccess:
     outputs: literals_pb2.LiteralMap
     output_uri: str | None = None
     child_execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
+    #: a task node's metadata for its SUCCEEDED event (cache status, catalog key)
+    task_node_metadata: event_pb2.TaskNodeMetadata | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class ExecutionState:
     runners: RunnerRegistry
     signals: SignalSource
     launcher: ChildLauncher
+    catalog: Catalog
     tasks: dict[IdKey, tasks_pb2.TaskTemplate] = field(default_factory=dict)
     sub_workflows: dict[IdKey, compiler_pb2.CompiledWorkflow] = field(default_factory=dict)
     parallelism: asyncio.Semaphore | None = None
@@ -89,6 +94,7 @@ class ExecutionState:
         runners: RunnerRegistry,
         signals: SignalSource,
         launcher: ChildLauncher,
+        catalog: Catalog,
     ) -> ExecutionState:
         spec = job.spec
         return cls(
@@ -98,6 +104,7 @@ class ExecutionState:
             runners=runners,
             signals=signals,
             launcher=launcher,
+            catalog=catalog,
             tasks={id_key(t.template.id): t.template for t in job.closure.tasks},
             sub_workflows={id_key(w.template.id): w for w in job.closure.sub_workflows},
             parallelism=asyncio.Semaphore(spec.max_parallelism) if spec.max_parallelism > 0 else None,

@@ -1,12 +1,26 @@
-"""Task nodes: attempts, retries (user and system budgets), per-attempt timeouts and task events."""
+"""Task nodes: the task cache, attempts, retries (user and system budgets), per-attempt timeouts and task events.
+
+Every attempt reports QUEUED, then RUNNING once the runner starts the task, then SUCCEEDED, RETRYABLE_FAILED or
+FAILED (ABORTED when cancelled), as propeller's task handler does. Attempts are reported through a
+:class:`AttemptReporter`: a task node sends TaskExecutionEvents, an array node folds its subtasks' attempts into
+one event (``engine/arrays.py``).
+
+Caching follows propeller's node executor: a discoverable task whose entry is in the catalog is not run at all (a
+single SUCCEEDED node event with ``cache_status`` CACHE_HIT and the ``catalog_key``); otherwise it runs and its
+outputs are written to the catalog (SUCCEEDED reports CACHE_POPULATED). ``overwrite_cache`` skips the lookup and
+replaces the entry. Tasks that are not cacheable report CACHE_DISABLED.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from flyteidl.core import execution_pb2, literals_pb2, tasks_pb2, workflow_pb2
+from flyteidl.core import catalog_pb2, execution_pb2, identifier_pb2, literals_pb2, tasks_pb2, workflow_pb2
+from flyteidl.event import event_pb2
 
+from airflow_provider_flyte.sandbox.engine.catalog import CacheEntry, CacheKey, cache_key
 from airflow_provider_flyte.sandbox.engine.events import NodeInfo, NodePhase, TaskPhase
 from airflow_provider_flyte.sandbox.engine.runners import (
     SYSTEM,
@@ -20,6 +34,25 @@ from airflow_provider_flyte.sandbox.engine.state import (
     NodeFailed,
     NodeSuccess,
 )
+
+CacheStatus = catalog_pb2.CatalogCacheStatus
+QUEUED_REASON = "task submitted to the sandbox"
+
+
+
+class AttemptReporter(Protocol):
+    """Reports a phase of one attempt of a task."""
+
+    async def __call__(
+        self,
+        attempt: int,
+        phase: int,
+        *,
+        logs: list[execution_pb2.TaskLog] | None = None,
+        output_uri: str | None = None,
+        error: execution_pb2.ExecutionError | None = None,
+        reason: str = "",
+    ) -> None: ...
 
 
 def _user_retries(node: workflow_pb2.Node, template: tasks_pb2.TaskTemplate) -> int:
@@ -38,10 +71,109 @@ def _interruptible(state: ExecutionState, node: workflow_pb2.Node, template: tas
     return bool(state.job.closure.primary.template.metadata_defaults.interruptible)
 
 
+def task_node_metadata(
+    status: int = CacheStatus.CACHE_DISABLED, catalog_key: catalog_pb2.CatalogMetadata | None = None
+) -> event_pb2.TaskNodeMetadata:
+    """The ``task_node_metadata`` of a task node event."""
+    out = event_pb2.TaskNodeMetadata(cache_status=status)
+    if catalog_key is not None:
+        out.catalog_key.CopyFrom(catalog_key)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- cache
+
+
+def cache_lookup(
+    state: ExecutionState, template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap
+) -> tuple[CacheKey | None, CacheEntry | None]:
+    """The task's cache key (None: not cacheable) and its cached entry (None: a miss, or ``overwrite_cache``)."""
+    key = cache_key(template, inputs)
+    if key is None or state.job.spec.overwrite_cache:
+        return key, None
+    return key, state.catalog.get(key)
+
+
+def cache_populate(
+    state: ExecutionState,
+    key: CacheKey | None,
+    template: tasks_pb2.TaskTemplate,
+    outputs: literals_pb2.LiteralMap,
+    source: identifier_pb2.TaskExecutionIdentifier,
+) -> event_pb2.TaskNodeMetadata:
+    """Write a successful run's outputs to the catalog (propeller's WriteCatalogCache); the metadata to report."""
+    if key is None or not template.interface.outputs.variables:
+        return task_node_metadata()
+    metadata = state.catalog.put(key, outputs, source, overwrite=state.job.spec.overwrite_cache)
+    return task_node_metadata(CacheStatus.CACHE_POPULATED, metadata)
+
+
+def _source(
+    state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate, attempt: int
+) -> identifier_pb2.TaskExecutionIdentifier:
+    out = identifier_pb2.TaskExecutionIdentifier(task_id=template.id, retry_attempt=attempt)
+    out.node_execution_id.node_id = info.unique_id
+    out.node_execution_id.execution_id.CopyFrom(state.job.execution_id)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- attempts
+
+
 @dataclass
-class _Dynamic:
+class Attempts:
+    """Where and how the attempts of one task run: a task node, or one subtask of an array node."""
+
+    node_unique_id: str
+    #: attempt ``n`` writes below ``{data_dir}/{n}``
+    data_dir: str
+    input_uri: str
+    report: AttemptReporter
+    envs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Dynamic:
+    """An attempt that produced a dynamic job spec instead of outputs."""
+
     futures_uri: str
     attempt: int
+
+
+@dataclass
+class Succeeded:
+    """The outputs of the attempt that succeeded."""
+
+    outputs: literals_pb2.LiteralMap
+    output_uri: str
+    attempt: int
+
+
+def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate) -> AttemptReporter:
+    """The reporter of a task node: one TaskExecutionEvent per attempt phase."""
+
+    async def report(
+        attempt: int,
+        phase: int,
+        *,
+        logs: list[execution_pb2.TaskLog] | None = None,
+        output_uri: str | None = None,
+        error: execution_pb2.ExecutionError | None = None,
+        reason: str = "",
+    ) -> None:
+        await state.emitter.task(
+            info,
+            template.id,
+            template.type,
+            attempt,
+            phase,
+            logs=logs,
+            output_uri=output_uri,
+            error=error,
+            reason=reason,
+        )
+
+    return report
 
 
 async def run_task_node(
@@ -50,26 +182,38 @@ async def run_task_node(
     info: NodeInfo,
     template: tasks_pb2.TaskTemplate,
     inputs: literals_pb2.LiteralMap,
+    key: CacheKey | None = None,
 ) -> NodeSuccess:
     """Run the task of ``node`` until an attempt succeeds or no retry is left; a dynamic task's job spec then
-    runs as the node's sub-workflow (outside the parallelism slot the task held)."""
+    runs as the node's sub-workflow (outside the parallelism slot the task held). ``key``: the cache key (the
+    lookup missed); the outputs populate the cache."""
+    where = Attempts(info.unique_id, state.uri(info.unique_id), info.input_uri, task_events(state, info, template))
     async with state.slot():
-        await state.emitter.node(info, NodePhase.RUNNING)
-        outcome = await _attempts(state, node, info, template, inputs)
-    if isinstance(outcome, _Dynamic):
+        await state.emitter.node(info, NodePhase.RUNNING, task_node=task_node_metadata())
+        outcome = await run_attempts(state, node, template, inputs, where)
+    if isinstance(outcome, Dynamic):
         from airflow_provider_flyte.sandbox.engine.dynamic import run_dynamic
 
-        return await run_dynamic(state, node, info, outcome.attempt, outcome.futures_uri, inputs)
-    return outcome
+        success = await run_dynamic(state, node, info, template, outcome.attempt, outcome.futures_uri, inputs)
+        attempt = outcome.attempt
+    else:
+        success = NodeSuccess(outputs=outcome.outputs, output_uri=outcome.output_uri)
+        attempt = outcome.attempt
+    success.task_node_metadata = cache_populate(
+        state, key, template, success.outputs, _source(state, info, template, attempt)
+    )
+    return success
 
 
-async def _attempts(
+async def run_attempts(
     state: ExecutionState,
     node: workflow_pb2.Node,
-    info: NodeInfo,
     template: tasks_pb2.TaskTemplate,
     inputs: literals_pb2.LiteralMap,
-) -> NodeSuccess | _Dynamic:
+    where: Attempts,
+) -> Succeeded | Dynamic:
+    """Run attempts until one succeeds (or produces a dynamic job spec); raises :class:`NodeFailed` when the
+    last one fails."""
     runner = state.runners.for_template(template)
     user_budget = _user_retries(node, template)
     system_budget = SYSTEM_RETRIES
@@ -79,23 +223,23 @@ async def _attempts(
         else 0
     )
     interruptible = _interruptible(state, node, template)
-    data_dir = state.uri(info.unique_id)
-    emitter = state.emitter
+    report = where.report
+    envs = {**state.envs, **where.envs} if where.envs else state.envs
     attempt = 0
     while True:
-        output_prefix = f"{data_dir}/{attempt}"
+        output_prefix = f"{where.data_dir}/{attempt}"
         request = TaskRequest(
             job=state.job,
             template=template,
-            node_unique_id=info.unique_id,
+            node_unique_id=where.node_unique_id,
             attempt=attempt,
             inputs=inputs,
-            input_uri=info.input_uri,
+            input_uri=where.input_uri,
             output_prefix=output_prefix,
-            raw_output_prefix=f"{state.job.raw_output_prefix.rstrip('/')}/{info.unique_id}/{attempt}",
+            raw_output_prefix=f"{state.job.raw_output_prefix.rstrip('/')}/{where.node_unique_id}/{attempt}",
             checkpoint_prefix=f"{output_prefix}/_flytecheckpoints",
-            prev_checkpoint_prefix=f"{data_dir}/{attempt - 1}/_flytecheckpoints" if attempt else "",
-            envs=state.envs,
+            prev_checkpoint_prefix=f"{where.data_dir}/{attempt - 1}/_flytecheckpoints" if attempt else "",
+            envs=envs,
             interruptible=interruptible,
         )
         running_logs: list[execution_pb2.TaskLog] = []
@@ -106,8 +250,9 @@ async def _attempts(
             running_logs: list[execution_pb2.TaskLog] = running_logs,
         ) -> None:
             running_logs[:] = logs
-            await emitter.task(info, template.id, template.type, attempt, TaskPhase.RUNNING, logs=logs)
+            await report(attempt, TaskPhase.RUNNING, logs=logs)
 
+        await report(attempt, TaskPhase.QUEUED, reason=QUEUED_REASON)
         try:
             if task_timeout > 0:
                 try:
@@ -125,15 +270,7 @@ async def _attempts(
         except asyncio.CancelledError:
             if not state.silent:
                 await asyncio.shield(
-                    emitter.task(
-                        info,
-                        template.id,
-                        template.type,
-                        attempt,
-                        TaskPhase.ABORTED,
-                        logs=running_logs,
-                        reason="the task was aborted",
-                    )
+                    report(attempt, TaskPhase.ABORTED, logs=running_logs, reason="the task was aborted")
                 )
             raise
         except Exception as exc:  # a runner bug: report it as a system failure, never hang
@@ -143,22 +280,13 @@ async def _attempts(
 
         logs = result.logs or running_logs
         if result.futures_uri is not None:
-            await emitter.task(info, template.id, template.type, attempt, TaskPhase.SUCCEEDED, logs=logs)
-            return _Dynamic(result.futures_uri, attempt)
+            await report(attempt, TaskPhase.SUCCEEDED, logs=logs)
+            return Dynamic(result.futures_uri, attempt)
         if result.error is None:
-            output_uri = result.output_uri or state.write(
-                f"{output_prefix}/outputs.pb", result.outputs or literals_pb2.LiteralMap()
-            )
-            await emitter.task(
-                info,
-                template.id,
-                template.type,
-                attempt,
-                TaskPhase.SUCCEEDED,
-                logs=logs,
-                output_uri=output_uri,
-            )
-            return NodeSuccess(outputs=result.outputs or literals_pb2.LiteralMap(), output_uri=output_uri)
+            outputs = result.outputs or literals_pb2.LiteralMap()
+            output_uri = result.output_uri or state.write(f"{output_prefix}/outputs.pb", outputs)
+            await report(attempt, TaskPhase.SUCCEEDED, logs=logs, output_uri=output_uri)
+            return Succeeded(outputs, output_uri, attempt)
 
         error = result.error
         retry = False
@@ -170,7 +298,7 @@ async def _attempts(
                 user_budget -= 1
                 retry = True
         phase = TaskPhase.RETRYABLE_FAILED if retry else TaskPhase.FAILED
-        await emitter.task(info, template.id, template.type, attempt, phase, logs=logs, error=error)
+        await report(attempt, phase, logs=logs, error=error)
         if not retry:
             raise NodeFailed(error)
         attempt += 1

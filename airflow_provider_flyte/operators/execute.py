@@ -10,6 +10,7 @@ from airflow_provider_flyte._compat import BaseOperator, default_deferrable
 from airflow_provider_flyte.hooks.flyte import DEFAULT_CONN_ID
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
 from airflow_provider_flyte.operators.waiting import ExecutionWaiter, flyte_errors, seconds
+from airflow_provider_flyte.remote.local.detect import is_local_entity
 
 _KINDS = ("launch_plan", "workflow", "task")
 
@@ -101,6 +102,15 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             raise ValueError(f"inputs must be a dict of input name to value, got {type(inputs).__name__}")
         if max_parallelism is not None and (not isinstance(max_parallelism, int) or max_parallelism < 0):
             raise ValueError(f"max_parallelism must be a non-negative integer, got {max_parallelism!r}")
+        # a flytekit object must not sit in a templated field (Airflow would call it while rendering): keep it
+        # aside and template its name
+        local: Any = next((v for v in (launch_plan, workflow, task) if is_local_entity(v)), None)
+        self._local_entity = local
+        if local is not None:
+            local_name = str(local.name)
+            launch_plan, workflow, task = (
+                local_name if v is self._local_entity else v for v in (launch_plan, workflow, task)
+            )
         self.launch_plan = launch_plan
         self.workflow = workflow
         self.task = task
@@ -133,14 +143,12 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         kind = next(k for k in _KINDS if getattr(self, k) is not None)
         value = getattr(self, kind)
         version = _check_optional_str(self.version, "version")
+        if self._local_entity is not None:
+            return kind, str(value), version, self._local_entity
         if not isinstance(value, str):
-            from airflow_provider_flyte.remote.local import is_local_entity
-
-            if not is_local_entity(value):
-                raise ValueError(
-                    f"{kind} must be an entity name or a flytekit task/workflow/launch plan, got {type(value).__name__}"
-                )
-            return kind, str(getattr(value, "name", value)), version, value
+            raise ValueError(
+                f"{kind} must be an entity name or a flytekit task/workflow/launch plan, got {type(value).__name__}"
+            )
         if not value.strip():
             raise ValueError(f"{kind} must be a non-empty entity name, got {value!r}")
         return kind, value.strip(), version, None

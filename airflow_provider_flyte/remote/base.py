@@ -22,6 +22,7 @@ from airflow_provider_flyte.remote.auth import create_authenticator
 from airflow_provider_flyte.remote.config import SANDBOX_ENDPOINT, Config, PlatformConfig
 from airflow_provider_flyte.remote.console import console_base_url, entity_url, execution_url
 from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+from airflow_provider_flyte.remote.local import is_local_entity, local_entity_op
 from airflow_provider_flyte.remote.models import (
     FlyteLaunchPlan,
     FlyteNodeExecution,
@@ -105,6 +106,7 @@ class RemoteBase:
         data_upload_location: str | None = DEFAULT_UPLOAD_LOCATION,
         *,
         allow_pickle: bool = False,
+        interactive_mode_enabled: bool | None = None,
     ) -> None:
         if config is None:
             config = Config.auto()
@@ -116,6 +118,9 @@ class RemoteBase:
         self._upload_location = UploadLocation.parse(data_upload_location or DEFAULT_UPLOAD_LOCATION)
         self.data_upload_location = self._upload_location.url
         self.allow_pickle = allow_pickle
+        #: how local flytekit entities ship their code: None = pickle only what is defined in ``__main__``/a
+        #: notebook, else fast-register the source tree; True = always pickle (flytekit's interactive mode)
+        self.interactive_mode_enabled = interactive_mode_enabled
         self._auth = create_authenticator(config.platform)
         self._stats = RpcStats()
         self._cache: entity_ops.EntityCache = {}
@@ -500,12 +505,27 @@ class RemoteBase:
         ``core.Identifier``. Inputs are converted with the entity's interface before any RPC. The execution gets
         ``execution_name``, ``f"{execution_name_prefix}-<19 random>"`` or a generated name; if an execution with
         that name exists it is returned instead. ``wait=True`` waits until it is done (nodes synced).
-        ``image_config``/``serialization_settings`` are accepted for flytekit compatibility (they only matter for
-        local entities, which must be registered first).
+        A local flytekit ``@task``/``@workflow``/``LaunchPlan`` (needs the ``flytekit`` extra) is serialized,
+        registered when missing (version derived from its content and code) and executed; ``image_config`` and
+        ``serialization_settings`` apply to it (see docs/local-entities.md).
         """
         if name is not None and isinstance(entity, str):
             raise FlyteInvalidInputError("give the launch plan name either as entity or as name=, not both")
         ref = name if (name is not None and entity is None) else entity
+        if is_local_entity(ref):  # a flytekit @task/@workflow/LaunchPlan: registered first when missing
+            local = yield from local_entity_op(
+                self,
+                ref,
+                project=project,
+                domain=domain,
+                name=name,
+                version=version,
+                image_config=image_config,
+                serialization_settings=serialization_settings,
+            )
+            ref, version = local.entity, None
+            project, domain = local.entity.id.project, local.entity.id.domain
+            type_hints = {**local.type_hints, **(type_hints or {})}
         build = self._request_builder(
             inputs,
             project=project,

@@ -10,6 +10,7 @@ Plain HTTP (token endpoint, signed upload URLs) goes through :func:`http_request
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import ssl
 import threading
@@ -359,14 +360,21 @@ class AsyncTransport:
 # --------------------------------------------------------------------------------------------------- HTTP
 
 
-def http_ssl_context(platform: PlatformConfig) -> ssl.SSLContext:
-    """TLS context for HTTP calls, honouring ``insecure_skip_verify`` and ``ca_cert_file_path``."""
-    if platform.insecure_skip_verify:
+@functools.lru_cache(maxsize=8)
+def _ssl_context(insecure_skip_verify: bool, ca_cert_file_path: str | None) -> ssl.SSLContext:
+    if insecure_skip_verify:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    return ssl.create_default_context(cafile=platform.ca_cert_file_path)
+    return ssl.create_default_context(cafile=ca_cert_file_path)
+
+
+def http_ssl_context(platform: PlatformConfig) -> ssl.SSLContext:
+    """TLS context for HTTP calls, honouring ``insecure_skip_verify`` and ``ca_cert_file_path`` (built once per
+    setting: loading the system roots costs tens of milliseconds)."""
+    ca = str(platform.ca_cert_file_path) if platform.ca_cert_file_path else None
+    return _ssl_context(bool(platform.insecure_skip_verify), ca)
 
 
 @dataclass(frozen=True)
@@ -387,9 +395,9 @@ def http_request(
 ) -> HttpResponse:
     """One HTTP request with the platform's TLS and proxy settings (stdlib urllib). Non-2xx is returned, not raised;
     connection failures raise :class:`FlyteError` subclasses without echoing request headers (they hold secrets)."""
-    handlers: list[urllib.request.BaseHandler] = [
-        urllib.request.HTTPSHandler(context=http_ssl_context(platform))
-    ]
+    handlers: list[urllib.request.BaseHandler] = []
+    if url.startswith("https:"):
+        handlers.append(urllib.request.HTTPSHandler(context=http_ssl_context(platform)))
     if platform.http_proxy_url:
         handlers.append(
             urllib.request.ProxyHandler({"http": platform.http_proxy_url, "https": platform.http_proxy_url})

@@ -393,6 +393,19 @@ class ListQuery:
     #: a hook to add conditions depending on the parsed filters (e.g. ListExecutions' default state filter)
     adjust: Callable[[list[Condition]], list[tuple[str, Sequence[Any]]]] | None = None
 
+    @classmethod
+    def of(cls, primary: Entity, list_name: str, request: Any, **options: Any) -> ListQuery:
+        """The query of a List request: its ``filters`` (when it has any), ``sort_by``, ``limit`` and ``token``."""
+        return cls(
+            primary,
+            list_name,
+            filters=getattr(request, "filters", ""),
+            sort_by=request.sort_by if request.HasField("sort_by") else None,
+            limit=request.limit,
+            token=request.token,
+            **options,
+        )
+
     def build(self) -> tuple[str, list[Any], int]:
         """SQL text, parameters and the offset of the page."""
         if self.require_limit:

@@ -108,11 +108,13 @@ def inprocess_task(
     domain: str = "development",
     blocking: bool = False,
     interruptible: bool | None = None,
+    cache_version: str | None = None,
 ) -> tasks_pb2.TaskTemplate:
     """A TaskTemplate of type ``"sandbox-python"`` running ``callable_path`` (``"package.module:function"``).
 
     ``inputs``/``outputs`` map variable names to LiteralTypes or Python types (``int``, ``list[str]`` ...).
     ``blocking``: run a plain (non-async) callable in a worker thread instead of inline on the event loop.
+    ``cache_version``: make the task cacheable (``discoverable``) under that cache version.
     """
     if ":" not in callable_path:
         raise ValueError(f"callable_path must look like 'package.module:function', got {callable_path!r}")
@@ -134,6 +136,9 @@ def inprocess_task(
         )
     if interruptible is not None:
         t.metadata.interruptible = interruptible
+    if cache_version is not None:
+        t.metadata.discoverable = True
+        t.metadata.discovery_version = cache_version
     t.custom.update({"callable": callable_path, "blocking": blocking})
     return t
 

@@ -63,7 +63,9 @@ class ChildLauncher(Protocol):
         """Wait until the child is terminal; return it and its outputs (None unless it succeeded)."""
         ...
 
-    async def terminate_child(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, cause: str) -> None: ...
+    async def terminate_child(
+        self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, cause: str
+    ) -> None: ...
 
 
 class EngineProtocol(Protocol):

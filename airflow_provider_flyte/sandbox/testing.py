@@ -26,7 +26,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from airflow_provider_flyte.sandbox.cli import CLIENT_SECRET_ENV, config_to_argv
 from airflow_provider_flyte.sandbox.config import SandboxConfig
@@ -35,7 +35,30 @@ from airflow_provider_flyte.sandbox.server import AdminFactory, Sandbox
 T = TypeVar("T")
 
 
-class SandboxThread:
+class _Started:
+    """A context manager that starts the sandbox on entry (unless started already) and stops it on exit."""
+
+    def started(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        if not self.started():
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class SandboxThread(_Started):
     """A :class:`~.server.Sandbox` running on a private event loop in a daemon thread.
 
     ``start()`` returns once the server answers; ``config`` then holds the bound ports.
@@ -67,7 +90,10 @@ class SandboxThread:
     def data_dir(self) -> Path:
         return self.config.data_dir
 
-    def start(self, timeout: float = 60.0) -> SandboxThread:
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self, timeout: float = 60.0) -> Self:
         """Start the thread and wait until the sandbox serves; re-raises a failure to start."""
         if self._thread is not None:
             raise RuntimeError("this SandboxThread was already started; create a new one")
@@ -128,16 +154,6 @@ class SandboxThread:
         if thread.is_alive():
             raise TimeoutError(f"the Flyte sandbox did not stop within {timeout} s")
 
-    def __enter__(self) -> SandboxThread:
-        if self._thread is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
 
 @contextlib.contextmanager
 def run_sandbox(
@@ -170,7 +186,7 @@ def run_sandbox(
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-class SandboxProcess:
+class SandboxProcess(_Started):
     """``python -m airflow_provider_flyte.sandbox`` as a child process.
 
     ``start()`` waits until the gRPC port answers (GetVersion, or GetOAuth2Metadata when auth is on).
@@ -209,7 +225,10 @@ class SandboxProcess:
             raise RuntimeError("the sandbox process is not started")
         return self.process.pid
 
-    def start(self, timeout: float = 60.0) -> SandboxProcess:
+    def started(self) -> bool:
+        return self.process is not None
+
+    def start(self, timeout: float = 60.0) -> Self:
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError("the sandbox process is already running")
         self.requested.data_dir.mkdir(parents=True, exist_ok=True)
@@ -294,16 +313,6 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         return self.process.returncode
-
-    def __enter__(self) -> SandboxProcess:
-        if self.process is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 @dataclasses.dataclass(frozen=True)

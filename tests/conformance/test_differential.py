@@ -208,31 +208,46 @@ def test_retry_attempts_are_the_same(fk_remote: Any, ours: FlyteRemote, register
     assert mine["nodes"]["n0"]["tasks"] == theirs["nodes"]["n0"]["tasks"]
 
 
-def test_dynamic_node_children(fk_remote: Any, ours: FlyteRemote, registered: str) -> None:
-    """A flytekit ``@dynamic``: its node has the dynamic task's attempt and, as children, the nodes it generated.
+def _dynamic_children(node: Any) -> dict[str, tuple[int, Any, Any, list[int]]]:
+    """The generated nodes of a dynamic node: phase, inputs, outputs and task attempt phases, by node id."""
+    out = {}
+    for key, child in node.subworkflow_node_executions.items():
+        if child.metadata.spec_node_id in ("start-node", "end-node"):
+            continue
+        tasks = [t.closure.phase for t in child.task_executions]
+        out[key] = (child.closure.phase, _values(child.inputs), _values(child.outputs), tasks)
+    return out
 
-    flytekit's own node sync cannot read this sandbox's dynamic nodes (it needs ``dynamic_workflow`` in
-    GetNodeExecutionData), so flytekit is compared on the execution only."""
+
+def test_dynamic_node_children(fk_remote: Any, ours: FlyteRemote, registered: str) -> None:
+    """A flytekit ``@dynamic``: its node carries the compiled dynamic workflow (GetNodeExecutionData's
+    ``dynamic_workflow``), so flytekit's own node sync walks it; both clients see the same node tree."""
     name = f"{__name__}.dynamic_wf"
     fk_execution = fk_remote.execute(fk_remote.fetch_workflow(name=name), inputs={"n": 3})
     fk_execution = fk_remote.wait(fk_execution, sync_nodes=False, **WAIT)
+    fk_execution = fk_remote.sync(fk_execution, sync_nodes=True)
     execution = ours.execute(ours.fetch_workflow(name=name), inputs={"n": 3})
     execution = ours.wait(execution, **WAIT)
     assert execution.closure.phase == fk_execution.closure.phase == 4
     assert execution.outputs["o0"] == fk_execution.outputs["o0"] == [1, 2, 3]
-    dyn = execution.node_executions["n0"]
-    assert dyn.is_dynamic and dyn.is_parent_node and dyn.closure.phase == 3
+
+    dyn, fk_dyn = execution.node_executions["n0"], fk_execution.node_executions["n0"]
+    for node in (dyn, fk_dyn):
+        assert node.metadata.is_dynamic and node.metadata.is_parent_node and node.closure.phase == 3
+    assert dyn.inputs["n"] == fk_dyn.inputs["n"] == 3
+    assert dyn.outputs["o0"] == fk_dyn.outputs["o0"] == [1, 2, 3]
     assert [(t.id.retry_attempt, t.closure.phase) for t in dyn.task_executions] == [(0, 3)]
     assert dyn.task_executions[0].inputs["n"] == 3  # the attempt's data, fetched once the node is done
-    children = {
-        k: c
-        for k, c in dyn.subworkflow_node_executions.items()
-        if c.node_id not in ("start-node", "end-node")
-    }
-    assert len(children) == 3 and all(k.startswith("n0-0-") for k in children)
-    assert sorted(c.outputs["o0"] for c in children.values()) == [1, 2, 3]
-    assert all([t.closure.phase for t in c.task_executions] == [3] for c in children.values())
-    assert sorted(c.inputs["a"] for c in children.values()) == [0, 1, 2]
+    # flytekit's dynamic node lists its children's task executions (a list per child node, start and end
+    # nodes included) instead of its own
+    assert sorted(len(ts) for ts in fk_dyn.task_executions) == [0, 0, 1, 1, 1]
+
+    mine, theirs = _dynamic_children(dyn), _dynamic_children(fk_dyn)
+    assert mine == theirs
+    assert len(mine) == 3 and all(k.startswith("n0-0-") for k in mine)
+    assert sorted(v[2]["o0"] for v in mine.values()) == [1, 2, 3]
+    assert sorted(v[1]["a"] for v in mine.values()) == [0, 1, 2]
+    assert all(v[0] == 3 and v[3] == [3] for v in mine.values())
 
 
 def _approve(remote: Any, execution_name: str) -> None:

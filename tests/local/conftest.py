@@ -4,7 +4,6 @@ through the uploaded bundle or pickle), clients on it, and throw-away flytekit m
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import textwrap
 import uuid
@@ -27,15 +26,6 @@ def local_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with run_sandbox(data_dir=tmp_path_factory.mktemp("local-sandbox"), port=0) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def console_scripts_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``pyflyte-fast-execute`` starts ``pyflyte-execute`` through PATH; the sandbox resolves only the first
-    command to the interpreter's bin directory, so put that directory on PATH when the venv is not activated."""
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
 
 @pytest.fixture

@@ -228,15 +228,8 @@ async def test_async_client_prepares_the_same_way(local_sandbox: Any, code_root:
 
 
 def execute_local(remote: Any, entity: Any, inputs: dict[str, Any], **kwargs: Any) -> Any:
-    """``remote.execute`` with a local entity; xfail while the client's execute does not take them yet."""
-    from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
-
-    try:
-        return remote.execute(entity, inputs, **kwargs)
-    except FlyteInvalidInputError as exc:
-        if "must be registered first" in str(exc):
-            pytest.xfail("the local-entity seam of RemoteBase._op_execute is not wired yet (see docs/local-entities.md)")
-        raise
+    """``remote.execute`` with a local entity."""
+    return remote.execute(entity, inputs, **kwargs)
 
 
 def test_flyte_remote_execute_takes_local_entities(new_remote: Any, showcase: Any) -> None:
@@ -253,13 +246,7 @@ def test_flyte_remote_execute_takes_local_entities(new_remote: Any, showcase: An
 
 async def test_async_flyte_remote_execute_takes_local_entities(local_sandbox: Any, showcase: Any) -> None:
     from airflow_provider_flyte.remote import AsyncFlyteRemote, Config
-    from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
 
     async with AsyncFlyteRemote(Config.for_sandbox(local_sandbox.endpoint), PROJECT, DOMAIN) as remote:
-        try:
-            execution = await remote.execute(showcase.add, {"a": 20, "b": 1}, wait=True)
-        except FlyteInvalidInputError as exc:
-            if "must be registered first" in str(exc):
-                pytest.xfail("the local-entity seam of RemoteBase._op_execute is not wired yet")
-            raise
+        execution = await remote.execute(showcase.add, {"a": 20, "b": 1}, wait=True)
         assert execution.outputs["o0"] == 22

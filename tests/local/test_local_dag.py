@@ -53,11 +53,6 @@ def task_versions(remote: Any, name: str) -> set[str]:
     return {t.id.version for t in remote._run(op()).tasks}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="FlyteExecuteOperator keeps the flytekit object in a templated field, and Airflow calls callables found "
-    "there (entity(context=...)): the operator must keep local entities out of templating (see the L1 report)",
-)
 def test_inline_workflow_dag_registers_once_and_runs(flyte_conn: str, remote: Any) -> None:
     dag, module = load_dag()
     count_task = module.count_words

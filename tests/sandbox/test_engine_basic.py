@@ -57,7 +57,7 @@ async def test_single_task_succeeds_with_events_and_files(tmp_path: Path) -> Non
     assert h.node_phases(name, "start-node") == ["QUEUED", "SUCCEEDED"]
     assert h.node_phases(name, "n0") == ["QUEUED", "RUNNING", "SUCCEEDED"]
     assert h.node_phases(name, "end-node") == ["QUEUED", "SUCCEEDED"]
-    assert h.task_phases(name, "n0") == [(0, "RUNNING"), (0, "SUCCEEDED")]
+    assert h.task_phases(name, "n0") == [(0, "QUEUED"), (0, "RUNNING"), (0, "SUCCEEDED")]
     start_out = h.nodes(name, "start-node")[-1].output_uri
     assert {k: py(v) for k, v in h.blobs.read_proto(start_out, literals_pb2.LiteralMap).literals.items()} == {
         "a": 2,
@@ -203,7 +203,7 @@ async def test_unsupported_task_type_fails_at_once(tmp_path: Path) -> None:
     assert h.wf_phases(job.execution_id.name) == ["RUNNING", "FAILING", "FAILED"]
     assert final.error.code == "UnsupportedTaskType"
     assert "'spark'" in final.error.message and "sandbox-python" in final.error.message
-    assert h.task_phases(job.execution_id.name, "n0") == [(0, "FAILED")]
+    assert h.task_phases(job.execution_id.name, "n0") == [(0, "QUEUED"), (0, "FAILED")]
     assert h.node_phases(job.execution_id.name, "n0") == ["QUEUED", "RUNNING", "FAILED"]
 
 

@@ -68,10 +68,13 @@ async def test_recoverable_errors_are_retried_with_new_attempts(tmp_path: Path) 
     name = job.execution_id.name
     assert h.outputs(final) == {"o": 2}
     assert h.task_phases(name, "n0") == [
+        (0, "QUEUED"),
         (0, "RUNNING"),
         (0, "RETRYABLE_FAILED"),
+        (1, "QUEUED"),
         (1, "RUNNING"),
         (1, "RETRYABLE_FAILED"),
+        (2, "QUEUED"),
         (2, "RUNNING"),
         (2, "SUCCEEDED"),
     ]
@@ -99,7 +102,7 @@ async def test_non_recoverable_error_is_not_retried(tmp_path: Path) -> None:
         wf_id("nr"), specs.interface({}, {}), [specs.task_node("n0", failing.id, {"message": lit("kaput")})]
     )
     final, job = await h.execute(wf, [failing])
-    assert h.task_phases(job.execution_id.name, "n0") == [(0, "RUNNING"), (0, "FAILED")]
+    assert h.task_phases(job.execution_id.name, "n0") == [(0, "QUEUED"), (0, "RUNNING"), (0, "FAILED")]
     assert final.error.code == "USER:RuntimeError" and "kaput" in final.error.message
     assert h.wf_phases(job.execution_id.name) == ["RUNNING", "FAILING", "FAILED"]
 
@@ -119,7 +122,7 @@ async def test_node_timeout_reports_timed_out(tmp_path: Path) -> None:
     final, job = await h.execute(wf, [SLEEP])
     name = job.execution_id.name
     assert h.node_phases(name, "n0") == ["QUEUED", "RUNNING", "TIMED_OUT"]
-    assert h.task_phases(name, "n0") == [(0, "RUNNING"), (0, "ABORTED")]
+    assert h.task_phases(name, "n0") == [(0, "QUEUED"), (0, "RUNNING"), (0, "ABORTED")]
     assert final.phase == 6 and final.error.code == "Timeout"
 
 
@@ -131,8 +134,10 @@ async def test_task_timeout_fails_the_attempt_and_retries(tmp_path: Path) -> Non
     )
     final, job = await h.execute(wf, [slow])
     assert [p for _, p in h.task_phases(job.execution_id.name, "n0")] == [
+        "QUEUED",
         "RUNNING",
         "RETRYABLE_FAILED",
+        "QUEUED",
         "RUNNING",
         "FAILED",
     ]

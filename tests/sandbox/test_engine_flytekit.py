@@ -57,10 +57,10 @@ async def test_flytekit_task_runs_in_a_subprocess(tmp_path: Path) -> None:
     final, _job = await h.execute(wf, [add, greet], lmap(a=40), name="fkexec")
     assert h.outputs(final) == {"sum": 42, "msg": "hello ada from attempt 0 of fkexec"}
     t = h.tasks("fkexec", "n0")
-    assert [e.phase for e in t] == [2, 3]
-    assert t[0].logs and t[0].logs[0].uri.startswith("file://")
+    assert [e.phase for e in t] == [1, 2, 3]  # QUEUED, RUNNING, SUCCEEDED
+    assert t[1].logs and t[1].logs[0].uri.startswith("file://")
     assert t[-1].output_uri.endswith("/n0/0/outputs.pb") and h.blobs.exists(t[-1].output_uri)
-    assert h.blobs.path(t[0].logs[0].uri).exists()
+    assert h.blobs.path(t[1].logs[0].uri).exists()
 
 
 async def test_flytekit_user_error_and_recoverable_retry(tmp_path: Path) -> None:
@@ -77,8 +77,10 @@ async def test_flytekit_user_error_and_recoverable_retry(tmp_path: Path) -> None
     final, job = await h.execute(wf, [flaky])
     assert h.outputs(final) == {"o": 1}
     assert [(a, p) for a, p in h.task_phases(job.execution_id.name, "n0")] == [
+        (0, "QUEUED"),
         (0, "RUNNING"),
         (0, "RETRYABLE_FAILED"),
+        (1, "QUEUED"),
         (1, "RUNNING"),
         (1, "SUCCEEDED"),
     ]
@@ -129,7 +131,7 @@ async def test_dynamic_task_runs_its_job_spec_as_child_nodes(tmp_path: Path) -> 
     node = h.nodes(name, "n0")
     assert [NODE.Phase.Name(e.phase) for e in node] == ["QUEUED", "RUNNING", "DYNAMIC_RUNNING", "SUCCEEDED"]
     assert node[-1].is_dynamic and node[-1].is_parent
-    assert h.task_phases(name, "n0") == [(0, "RUNNING"), (0, "SUCCEEDED")]
+    assert h.task_phases(name, "n0") == [(0, "QUEUED"), (0, "RUNNING"), (0, "SUCCEEDED")]
     children = [e for e in h.nodes(name) if e.parent_node_metadata.node_id == "n0" and e.phase == 3]
     assert {e.spec_node_id for e in children} >= {"dn0", "dn1", "dn2"}
     assert all(e.retry_group == "0" for e in children)

@@ -159,7 +159,7 @@ def branch_wf(with_else: bool = True) -> object:
     )
 
 
-async def test_branch_takes_first_matching_case_and_skips_others(tmp_path: Path) -> None:
+async def test_branch_runs_the_first_matching_case_only(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     closure = h.compile(branch_wf(), [SQUARE, ADD])  # type: ignore[arg-type]
     for x, expected, taken in ((7, 49, "n1-big"), (3, 103, "n1-small"), (-2, 3, "n1-neg")):
@@ -171,14 +171,18 @@ async def test_branch_takes_first_matching_case_and_skips_others(tmp_path: Path)
         assert h.node_phases(name, child) == ["QUEUED", "RUNNING", "SUCCEEDED"]
         assert h.nodes(name, child)[0].parent_node_metadata.node_id == "n1"
         assert h.nodes(name, child)[0].spec_node_id == taken
-        skipped = {e.spec_node_id for e in h.nodes(name) if e.phase == 7}
-        assert skipped == {"n1-big", "n1-small", "n1-neg"} - {taken}
+        # as propeller: untaken cases get no events (admin has no record of them), nothing is SKIPPED, and the
+        # branch node is not a parent node
+        assert {e.spec_node_id for e in h.nodes(name)} == {"start-node", "n0", "n1", taken, "end-node"}
+        assert not any(e.phase == 7 for e in h.nodes(name))
+        assert not any(e.is_parent for e in h.nodes(name, "n1"))
 
 
 async def test_branch_without_match_fails_with_its_error(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     final, job = await h.execute(branch_wf(with_else=False), [SQUARE, ADD], lmap(x=-1))  # type: ignore[arg-type]
-    assert final.phase == 6 and "x must not be negative" in final.error.message
+    assert final.phase == 6 and final.error.message == "[UserProvidedError] x must not be negative"
+    assert final.error.code == "UserProvidedError" and final.error.kind == 1  # USER
     assert h.node_phases(job.execution_id.name, "n1")[-1] == "FAILED"
 
 
@@ -341,14 +345,15 @@ async def test_abort_terminates_child_executions(tmp_path: Path) -> None:
     assert h.node_phases(job.execution_id.name, "n0")[-1] == "ABORTED"
 
 
-async def test_unsupported_node_kind_fails_clearly(tmp_path: Path) -> None:
+async def test_array_node_without_an_input_array_fails_as_propeller(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     node = specs.task_node("n0", SQUARE.id, {"x": lit(1)})
     arr = node.__class__(id="arr")
+    arr.inputs.extend(node.inputs)
     arr.array_node.node.CopyFrom(node)
     wf = specs.workflow_template(wf_id("arr"), specs.interface({}, {}), [arr])
     closure = h.compile(wf, [SQUARE])
     final = await h.run(h.job(closure))
-    assert (
-        final.phase == 6 and final.error.code == "UnsupportedNodeKind" and "array_node" in final.error.message
-    )
+    assert final.phase == 6 and final.error.code == "InvalidArrayLength" and final.error.kind == 1  # USER
+    assert final.error.message == "no input array provided"
+    assert h.nodes(final.execution_id.name, "arr")[-1].is_array

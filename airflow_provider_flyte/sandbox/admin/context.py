@@ -8,8 +8,9 @@ from typing import Any
 from airflow_provider_flyte.sandbox.admin.waiters import Waiters
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.config import SandboxConfig
+from airflow_provider_flyte.sandbox.filters import ListQuery, next_token
 from airflow_provider_flyte.sandbox.interfaces import EngineProtocol
-from airflow_provider_flyte.sandbox.store import Store
+from airflow_provider_flyte.sandbox.store import Row, Store
 
 PRINCIPAL_METADATA_KEY = "x-sandbox-principal"
 
@@ -26,6 +27,12 @@ class AdminContext:
         if self.engine is None:
             raise RuntimeError("the sandbox engine is not running: call AdminCore.start() first")
         return self.engine
+
+    def page(self, query: ListQuery) -> tuple[list[Row], str]:
+        """Run a List query: the rows of the page and the token of the next one."""
+        sql, params, offset = query.build()
+        rows = self.store.all(sql, params)
+        return rows, next_token(offset, len(rows), query.limit)
 
     def metadata_prefix(self, project: str, domain: str, name: str) -> str:
         """URI prefix of an execution's metadata (inputs, outputs, node and task data)."""

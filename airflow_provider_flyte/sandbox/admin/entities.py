@@ -48,7 +48,6 @@ from airflow_provider_flyte.sandbox.filters import (
     WORKFLOW,
     Entity,
     ListQuery,
-    next_token,
 )
 from airflow_provider_flyte.sandbox.store import Row
 
@@ -381,14 +380,12 @@ class Entities:
     def list_active_launch_plans(self, request: Any) -> Any:
         require(request.project, "project")
         require(request.domain, "domain")
-        query = ListQuery(
+        query = ListQuery.of(
             LAUNCH_PLAN,
             "ListActiveLaunchPlans",
+            request,
             where=["launch_plans.project = ?", "launch_plans.domain = ?", "launch_plans.state = ?"],
             params=[request.project, request.domain, ACTIVE],
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
         )
         return self._run_list(LAUNCH_PLANS, query)
 
@@ -406,22 +403,18 @@ class Entities:
         if request.id.name:
             where.append(f"{kind.table}.name = ?")
             params.append(request.id.name)
-        query = ListQuery(
+        query = ListQuery.of(
             kind.entity,
             kind.list_name,
+            request,
             where=where,
             params=params,
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
         )
         return self._run_list(kind, query)
 
     def _run_list(self, kind: Kind, query: ListQuery) -> Any:
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = kind.list_message(token=next_token(offset, len(rows), query.limit))
+        rows, token = self.ctx.page(query)
+        out = kind.list_message(token=token)
         items = getattr(out, kind.list_field)
         for r in rows:
             item = kind.message.FromString(r["proto"])
@@ -437,20 +430,16 @@ class Entities:
             f"(SELECT project, domain, name, MIN(created_at) AS created_at, MAX(updated_at) AS updated_at, "
             f"MAX(id) AS id FROM {kind.table} WHERE project = ? AND domain = ? GROUP BY project, domain, name) AS entities"
         )
-        query = ListQuery(
+        query = ListQuery.of(
             NAMED_ENTITY,
             f"{kind.list_name[:-1]}Ids",
+            request,
             params=[request.project, request.domain],
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
             source=source,
             select="entities.project, entities.domain, entities.name",
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = common_pb2.NamedEntityIdentifierList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = common_pb2.NamedEntityIdentifierList(token=token)
         for r in rows:
             out.entities.add(project=r["project"], domain=r["domain"], name=r["name"])
         return out
@@ -542,22 +531,18 @@ class Entities:
                 return []
             return [("COALESCE(named_entity_metadata.state, 0) = ?", (common_pb2.NAMED_ENTITY_ACTIVE,))]
 
-        query = ListQuery(
+        query = ListQuery.of(
             NAMED_ENTITY,
             "ListNamedEntities",
+            request,
             params=[request.project, request.domain, kind.resource_type],
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
             source=source,
             select="entities.project, entities.domain, entities.name, named_entity_metadata.description AS "
             "description, COALESCE(named_entity_metadata.state, 0) AS state",
             adjust=default_state,
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = common_pb2.NamedEntityList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = common_pb2.NamedEntityList(token=token)
         for r in rows:
             entity = out.entities.add(resource_type=kind.resource_type)
             entity.id.project, entity.id.domain, entity.id.name = r["project"], r["domain"], r["name"]

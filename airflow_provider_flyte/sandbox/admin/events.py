@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
+from flyteidl.core import catalog_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
-from flyteidl.event import event_pb2
 
 from airflow_provider_flyte.sandbox.admin.context import AdminContext
 from airflow_provider_flyte.sandbox.admin.details import terminal_state_details
@@ -85,6 +85,25 @@ class Events:
     def _offload(self, uri: str, literal_map: Any) -> str:
         self.ctx.blobs.write_proto(uri, literal_map)
         return uri
+
+    def _inputs(self, event: Any, prefix: str, input_uri: str) -> str:
+        """The input URI a node or task event reports (inline inputs are offloaded below ``prefix``)."""
+        which = event.WhichOneof("input_value")
+        if which == "input_uri" and event.input_uri:
+            return str(event.input_uri)
+        if which == "input_data":
+            return self._offload(f"{prefix}/offloaded_inputs", event.input_data)
+        return input_uri
+
+    def _outputs(self, event: Any, closure: Any, prefix: str) -> None:
+        """A node or task event's output URI (inline outputs offloaded below ``prefix``) or error, into its closure."""
+        kind = event.WhichOneof("output_result")
+        if kind == "output_uri":
+            closure.output_uri = event.output_uri
+        elif kind == "output_data":
+            closure.output_uri = self._offload(f"{prefix}/offloaded_outputs", event.output_data)
+        elif kind == "error":
+            closure.error.CopyFrom(event.error)
 
     def _prefix(self, execution_id: Any) -> str:
         return self.ctx.metadata_prefix(*exec_key(execution_id))
@@ -209,21 +228,12 @@ class Events:
             parent_id, parent_task_id = row["parent_id"], row["parent_task_execution_id"]
             input_uri = row["input_uri"]
         prefix = f"{self._prefix(execution_id)}/{node_id.node_id}"
-        if event.WhichOneof("input_value") == "input_uri" and event.input_uri:
-            input_uri = event.input_uri
-        elif event.WhichOneof("input_value") == "input_data":
-            input_uri = self._offload(f"{prefix}/offloaded_inputs", event.input_data)
+        input_uri = self._inputs(event, prefix, input_uri)
         closure.phase = event.phase
         closure.updated_at.CopyFrom(ts(t))
         if event.phase in (NODE.RUNNING, NODE.DYNAMIC_RUNNING) and not closure.HasField("started_at"):
             closure.started_at.CopyFrom(ts(t))
-        kind = event.WhichOneof("output_result")
-        if kind == "output_uri":
-            closure.output_uri = event.output_uri
-        elif kind == "output_data":
-            closure.output_uri = self._offload(f"{prefix}/offloaded_outputs", event.output_data)
-        elif kind == "error":
-            closure.error.CopyFrom(event.error)
+        self._outputs(event, closure, prefix)
         if event.phase in NODE_TERMINAL:
             _set_duration(closure, t)
         if event.deck_uri:
@@ -340,10 +350,7 @@ class Events:
                 raise failed_precondition(message, terminal_state_details(message, TASK.Phase.Name(current)))
             input_uri = row["input_uri"]
         prefix = f"{self._prefix(node.execution_id)}/{node.node_id}/{event.retry_attempt}"
-        if event.WhichOneof("input_value") == "input_uri" and event.input_uri:
-            input_uri = event.input_uri
-        elif event.WhichOneof("input_value") == "input_data":
-            input_uri = self._offload(f"{prefix}/offloaded_inputs", event.input_data)
+        input_uri = self._inputs(event, prefix, input_uri)
         closure.phase = event.phase
         closure.updated_at.CopyFrom(ts(t))
         if event.phase == TASK.RUNNING and not closure.HasField("started_at"):
@@ -366,13 +373,7 @@ class Events:
         closure.event_version = event.event_version
         if event.HasField("log_context"):
             closure.log_context.CopyFrom(event.log_context)
-        kind = event.WhichOneof("output_result")
-        if kind == "output_uri":
-            closure.output_uri = event.output_uri
-        elif kind == "output_data":
-            closure.output_uri = self._offload(f"{prefix}/offloaded_outputs", event.output_data)
-        elif kind == "error":
-            closure.error.CopyFrom(event.error)
+        self._outputs(event, closure, prefix)
         if event.phase in TASK_TERMINAL:
             _set_duration(closure, t)
         values: dict[str, Any] = {
@@ -416,26 +417,50 @@ def _task_execution_id(event: Any) -> Any:
     return out
 
 
+def _merge_external_resource(existing: Any, latest: Any) -> None:
+    if latest.external_id:
+        existing.external_id = latest.external_id
+    existing.phase = latest.phase
+    if latest.cache_status != catalog_pb2.CACHE_DISABLED:
+        existing.cache_status = latest.cache_status
+    merged = _merge_logs(existing.logs, latest.logs)
+    del existing.logs[:]
+    existing.logs.extend(merged)
+    if latest.HasField("custom_info"):
+        existing.custom_info.CopyFrom(latest.custom_info)
+
+
 def _merge_task_metadata(existing: Any, latest: Any) -> None:
-    resources = {(r.index, r.retry_attempt, r.external_id): r for r in existing.external_resources}
+    """flyteadmin's mergeMetadata: external resources are keyed by (index, retry_attempt), kept in that order;
+    a reported one updates the existing entry (phase, id, logs, cache status unless CACHE_DISABLED)."""
+    if latest.generated_name:
+        existing.generated_name = latest.generated_name
+    if latest.plugin_identifier:
+        existing.plugin_identifier = latest.plugin_identifier
+    if latest.instance_class:
+        existing.instance_class = latest.instance_class
+    del existing.resource_pool_info[:]
+    existing.resource_pool_info.extend(latest.resource_pool_info)
+    by_key = {(r.index, r.retry_attempt): r for r in existing.external_resources}
     for r in latest.external_resources:
-        resources[(r.index, r.retry_attempt, r.external_id)] = r
-    merged = [type(r)() for r in resources.values()]
-    for target, source in zip(merged, resources.values(), strict=True):
+        current = by_key.get((r.index, r.retry_attempt))
+        if current is None:
+            added = existing.external_resources.add()
+            added.CopyFrom(r)
+            by_key[(r.index, r.retry_attempt)] = added
+        else:
+            _merge_external_resource(current, r)
+    ordered = sorted(existing.external_resources, key=lambda r: (r.index, r.retry_attempt))
+    copies = [type(r)() for r in ordered]
+    for target, source in zip(copies, ordered, strict=True):
         target.CopyFrom(source)
-    existing_other = event_pb2.TaskExecutionMetadata()
-    existing_other.CopyFrom(latest)
-    existing_other.ClearField("external_resources")
-    existing.MergeFrom(existing_other)
     del existing.external_resources[:]
-    existing.external_resources.extend(merged)
+    existing.external_resources.extend(copies)
 
 
 def core_cache_status(closure: Any) -> str | None:
     if closure.WhichOneof("target_metadata") != "task_node_metadata":
         return None
-    from flyteidl.core import catalog_pb2
-
     return str(catalog_pb2.CatalogCacheStatus.Name(closure.task_node_metadata.cache_status))
 
 

@@ -42,7 +42,7 @@ from airflow_provider_flyte.sandbox.errors import (
     invalid,
     not_found,
 )
-from airflow_provider_flyte.sandbox.filters import EXECUTION, ListQuery, next_token
+from airflow_provider_flyte.sandbox.filters import EXECUTION, ListQuery
 from airflow_provider_flyte.sandbox.interfaces import ExecutionJob
 from airflow_provider_flyte.sandbox.store import Row
 
@@ -349,20 +349,16 @@ class Executions:
                 return []
             return [("executions.state = ?", (execution_pb2.EXECUTION_ACTIVE,))]
 
-        query = ListQuery(
+        query = ListQuery.of(
             EXECUTION,
             "ListExecutions",
+            request,
             where=where,
             params=params,
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
             adjust=active_only,
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = execution_pb2.ExecutionList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = execution_pb2.ExecutionList(token=token)
         out.executions.extend(execution_of(r) for r in rows)
         return out
 

@@ -19,12 +19,12 @@ from airflow_provider_flyte.sandbox.admin.validation import (
     validate_task_execution_id,
 )
 from airflow_provider_flyte.sandbox.errors import invalid, not_found
-from airflow_provider_flyte.sandbox.filters import NODE_EXECUTION, TASK_EXECUTION, ListQuery, next_token
+from airflow_provider_flyte.sandbox.filters import NODE_EXECUTION, TASK_EXECUTION, ListQuery
 from airflow_provider_flyte.sandbox.store import Row
 
 _FLYTE_URL_RE = re.compile(
     r"^flyte://v1/(?P<project>[^/]+)/(?P<domain>[^/]+)/(?P<name>[^/]+)/(?P<node>[^/]+)"
-    r"(?:/(?P<attempt>\d+))?/(?P<kind>[iod])(?:/(?P<literal>[^/]+))?/?$"
+    r"(?:/(?P<attempt>\d+))?/(?P<kind>[io])(?:/(?P<literal>[^/]+))?/?$"
 )
 
 
@@ -100,19 +100,15 @@ class Nodes:
         )
 
     def _list(self, request: Any, where: list[str], params: list[Any], list_name: str) -> Any:
-        query = ListQuery(
+        query = ListQuery.of(
             NODE_EXECUTION,
             list_name,
+            request,
             where=where,
             params=params,
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
         )
-        sql, all_params, offset = query.build()
-        rows = self.ctx.store.all(sql, all_params)
-        out = node_execution_pb2.NodeExecutionList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = node_execution_pb2.NodeExecutionList(token=token)
         out.node_executions.extend(node_execution_of(r) for r in rows)
         return out
 
@@ -142,12 +138,12 @@ class Nodes:
         return out
 
     def dynamic_workflow(self, request: Any) -> Any:
+        """GetDynamicNodeWorkflow: the compiled workflow a dynamic node ran; NOT_FOUND for other nodes."""
         row = self.node_row(validate_node_execution_id(request))
-        out = node_execution_pb2.DynamicNodeWorkflowResponse()
-        if row["internal_data"]:
-            dynamic = node_execution_pb2.DynamicWorkflowNodeMetadata.FromString(row["internal_data"])
-            out.compiled_workflow.CopyFrom(dynamic.compiled_workflow)
-        return out
+        if not row["internal_data"]:
+            raise not_found("node does not contain dynamic workflow")
+        dynamic = node_execution_pb2.DynamicWorkflowNodeMetadata.FromString(row["internal_data"])
+        return node_execution_pb2.DynamicNodeWorkflowResponse(compiled_workflow=dynamic.compiled_workflow)
 
     # -- task executions -------------------------------------------------------------------------------------------
     def task_row(self, task_execution_id: Any) -> Row:
@@ -186,9 +182,10 @@ class Nodes:
 
     def list_tasks(self, request: Any) -> Any:
         node_id = validate_node_execution_id(request, "node_execution_id")
-        query = ListQuery(
+        query = ListQuery.of(
             TASK_EXECUTION,
             "ListTaskExecutions",
+            request,
             where=[
                 "task_executions.execution_project = ?",
                 "task_executions.execution_domain = ?",
@@ -196,14 +193,9 @@ class Nodes:
                 "task_executions.node_id = ?",
             ],
             params=[*exec_key(node_id.execution_id), node_id.node_id],
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = task_execution_pb2.TaskExecutionList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = task_execution_pb2.TaskExecutionList(token=token)
         out.task_executions.extend(self.task_execution_of(r) for r in rows)
         return out
 
@@ -224,13 +216,14 @@ class Nodes:
 
     # -- DataProxy GetData -----------------------------------------------------------------------------------------
     def get_data(self, flyte_url: str) -> Any:
-        """Resolve ``flyte://v1/{project}/{domain}/{exec}/{node}[/{attempt}]/{i|o|d}[/{name}]``."""
+        """Resolve ``flyte://v1/{project}/{domain}/{exec}/{node}[/{attempt}]/{i|o}[/{name}]`` (inputs or outputs;
+        the data proxy answers deck URLs itself)."""
         require(flyte_url, "flyte_url")
         m = _FLYTE_URL_RE.match(flyte_url)
         if m is None:
             raise invalid(
                 f"invalid flyte_url {flyte_url!r}: expected flyte://v1/<project>/<domain>/<execution>/<node>"
-                "[/<attempt>]/<i|o|d>[/<name>]"
+                "[/<attempt>]/<i|o>[/<name>] (deck URLs are served by the data proxy)"
             )
         node_id = identifier_pb2.NodeExecutionIdentifier(node_id=m["node"])
         node_id.execution_id.project, node_id.execution_id.domain, node_id.execution_id.name = (
@@ -255,12 +248,6 @@ class Nodes:
             closure = node_execution_pb2.NodeExecutionClosure.FromString(node_row["closure"])
             input_uri = node_row["input_uri"]
         out = dataproxy_pb2.GetDataResponse()
-        if m["kind"] == "d":
-            deck = getattr(closure, "deck_uri", "")
-            if not deck:
-                raise not_found(f"node {m['node']} has no deck: {flyte_url}")
-            out.pre_signed_urls.signed_url.append(deck)
-            return out
         if m["kind"] == "i":
             literal_map = self.executions.read_literal_map(input_uri)
         elif closure.WhichOneof("output_result") == "output_uri":

@@ -14,7 +14,7 @@ from airflow_provider_flyte.sandbox.admin.validation import (
     validate_labels,
 )
 from airflow_provider_flyte.sandbox.errors import already_exists, invalid, not_found
-from airflow_provider_flyte.sandbox.filters import PROJECT, ListQuery, next_token
+from airflow_provider_flyte.sandbox.filters import PROJECT, ListQuery
 
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 300
@@ -138,20 +138,16 @@ class Projects:
         where: list[str] = []
         if not request.filters:
             where.append(f"projects.state <> {project_pb2.Project.ARCHIVED}")
-        query = ListQuery(
+        query = ListQuery.of(
             PROJECT,
             "ListProjects",
+            request,
             where=where,
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
             default_sort="projects.identifier ASC",
-            limit=request.limit,
-            token=request.token,
             require_limit=False,
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = project_pb2.Projects(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = project_pb2.Projects(token=token)
         out.projects.extend(self._with_domains(r["proto"]) for r in rows)
         return out
 

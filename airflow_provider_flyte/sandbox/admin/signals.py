@@ -20,7 +20,7 @@ from airflow_provider_flyte.sandbox.admin.validation import (
     validate_execution_id,
 )
 from airflow_provider_flyte.sandbox.errors import invalid
-from airflow_provider_flyte.sandbox.filters import SIGNAL, ListQuery, next_token
+from airflow_provider_flyte.sandbox.filters import SIGNAL, ListQuery
 from airflow_provider_flyte.sandbox.store import Row
 
 
@@ -84,23 +84,19 @@ class Signals:
 
     def list(self, request: Any) -> Any:
         execution_id = validate_execution_id(request, "workflow_execution_id")
-        query = ListQuery(
+        query = ListQuery.of(
             SIGNAL,
             "ListSignals",
+            request,
             where=[
                 "signals.execution_project = ?",
                 "signals.execution_domain = ?",
                 "signals.execution_name = ?",
             ],
             params=list(exec_key(execution_id)),
-            filters=request.filters,
-            sort_by=request.sort_by if request.HasField("sort_by") else None,
-            limit=request.limit,
-            token=request.token,
         )
-        sql, params, offset = query.build()
-        rows = self.ctx.store.all(sql, params)
-        out = signal_pb2.SignalList(token=next_token(offset, len(rows), request.limit))
+        rows, token = self.ctx.page(query)
+        out = signal_pb2.SignalList(token=token)
         out.signals.extend(_signal_of(r) for r in rows)
         return out
 

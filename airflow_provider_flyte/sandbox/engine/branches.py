@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flyteidl.core import condition_pb2, literals_pb2, workflow_pb2
+from flyteidl.core import condition_pb2, execution_pb2, literals_pb2, workflow_pb2
 
 from airflow_provider_flyte.sandbox.engine.events import NodeInfo, NodePhase
 from airflow_provider_flyte.sandbox.engine.runners import USER, execution_error
@@ -23,6 +23,11 @@ _OPS: dict[int, Callable[[Any, Any], bool]] = {
 }
 
 _NONE = object()
+
+#: propeller's branch error codes
+MALFORMED_BRANCH = "MalformedBranchUserError"
+USER_PROVIDED_ERROR = "UserProvidedError"
+NO_BRANCH = "No branch satisfied"
 
 
 class BranchError(Exception):
@@ -126,9 +131,7 @@ def choose(
             untaken.append(ie.else_node)
     if taken is not None:
         return taken, untaken, None
-    message = (
-        ie.error.message if default == "error" else "no branch condition matched and there is no else case"
-    )
+    message = ie.error.message if default == "error" else NO_BRANCH
     return None, untaken, message
 
 
@@ -139,18 +142,27 @@ async def run_branch_node(
     inputs: literals_pb2.LiteralMap,
     scope_outputs: Mapping[str, literals_pb2.LiteralMap],
 ) -> NodeSuccess:
-    """Evaluate the cases, report untaken nodes SKIPPED and run the taken one as a child of the branch node."""
-    from airflow_provider_flyte.sandbox.engine.nodes import run_node, skip_node
+    """Evaluate the cases and run the taken node as a child of the branch node, as propeller's branch handler:
+    untaken nodes only change phase in propeller's own state (no events, so admin has no record of them), the
+    branch node is not a parent node (``is_parent`` unset), and evaluation errors fail the node with a USER
+    error ``[MalformedBranchUserError] ...`` (or the branch's own error, ``[UserProvidedError] ...``)."""
+    from airflow_provider_flyte.sandbox.engine.nodes import run_node
 
     await state.emitter.node(info, NodePhase.RUNNING)
     try:
-        taken, untaken, message = choose(node.branch_node, inputs)
+        taken, _untaken, message = choose(node.branch_node, inputs)
     except BranchError as exc:
-        raise NodeFailed(execution_error(USER, "ComparisonFailed", f"[{node.id}] {exc}")) from exc
-    parent = ParentInfo(info.unique_id, 0)
-    for other in untaken:
-        await skip_node(state, other, parent)
+        raise NodeFailed(_branch_error(MALFORMED_BRANCH, str(exc))) from exc
     if taken is None:
-        raise NodeFailed(execution_error(USER, "UserProvidedError", message or "no branch case matched"))
-    outputs = await run_node(state, taken, scope_outputs, parent)
+        code = (
+            USER_PROVIDED_ERROR
+            if node.branch_node.if_else.WhichOneof("default") == "error"
+            else MALFORMED_BRANCH
+        )
+        raise NodeFailed(_branch_error(code, message or NO_BRANCH))
+    outputs = await run_node(state, taken, scope_outputs, ParentInfo(info.unique_id, 0))
     return NodeSuccess(outputs=outputs)
+
+
+def _branch_error(code: str, message: str) -> execution_pb2.ExecutionError:
+    return execution_error(USER, code, f"[{code}] {message}")

@@ -56,8 +56,8 @@ class CacheKey:
 
 def _literal_bytes(lit: literals_pb2.Literal) -> bytes:
     if lit.hash:
-        return b"h" + lit.hash.encode()
-    return b"v" + lit.SerializeToString(deterministic=True)
+        return b"h" + str(lit.hash).encode()
+    return b"v" + bytes(lit.SerializeToString(deterministic=True))
 
 
 def input_hash(inputs: literals_pb2.LiteralMap, ignore: frozenset[str] = frozenset()) -> str:
@@ -126,11 +126,15 @@ class Catalog:
 
     def get(self, key: CacheKey) -> CacheEntry | None:
         """The cached outputs for ``key``, or None (a cache miss)."""
-        row = self._db().execute(
-            "SELECT artifact_id, outputs, source FROM artifacts "
-            "WHERE project = ? AND domain = ? AND dataset = ? AND version = ? AND tag = ?",
-            (key.project, key.domain, key.dataset, key.version, key.tag),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT artifact_id, outputs, source FROM artifacts "
+                "WHERE project = ? AND domain = ? AND dataset = ? AND version = ? AND tag = ?",
+                (key.project, key.domain, key.dataset, key.version, key.tag),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         source = identifier_pb2.TaskExecutionIdentifier.FromString(row[2])

@@ -58,15 +58,22 @@ def compile_dynamic(
     def task(identifier: identifier_pb2.Identifier) -> tasks_pb2.TaskTemplate:
         found = spec_tasks.get(id_key(identifier)) or state.tasks.get(id_key(identifier))
         if found is None:
-            raise not_found(f"task {id_text(identifier)} is neither in the dynamic job spec nor in the workflow")
+            raise not_found(
+                f"task {id_text(identifier)} is neither in the dynamic job spec nor in the workflow"
+            )
         return found
 
     wf = workflow_pb2.WorkflowTemplate(
-        id=dynamic_workflow_id(state, info), interface=template.interface, nodes=spec.nodes, outputs=spec.outputs
+        id=dynamic_workflow_id(state, info),
+        interface=template.interface,
+        nodes=spec.nodes,
+        outputs=spec.outputs,
     )
     resolver = Resolver(task=task, launch_plan_interface=lambda _identifier: (None, None))
     try:
-        closure: compiler_pb2.CompiledWorkflowClosure = compile_workflow(wf, list(spec.subworkflows), resolver)
+        closure: compiler_pb2.CompiledWorkflowClosure = compile_workflow(
+            wf, list(spec.subworkflows), resolver
+        )
     except SandboxError as exc:
         raise NodeFailed(
             execution_error(USER, BUILD_FAILED, f"[{BUILD_FAILED}] malformed dynamic workflow: {exc.message}")

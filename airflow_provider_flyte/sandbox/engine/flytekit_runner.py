@@ -121,6 +121,8 @@ class FlytekitRunner:
         for kv in request.template.container.env:
             env[kv.key] = kv.value
         env.update(request.envs)
+        # pyflyte-fast-execute starts pyflyte-execute through PATH: put the sandbox's own bin dir first
+        env["PATH"] = os.pathsep.join(p for p in (str(_bin_dir()), env.get("PATH", "")) if p)
         pythonpath = [*self._config.task_pythonpath]
         if os.environ.get("PYTHONPATH"):
             pythonpath.append(os.environ["PYTHONPATH"])

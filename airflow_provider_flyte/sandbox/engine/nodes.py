@@ -12,13 +12,19 @@ from airflow_provider_flyte.sandbox.engine.bindings import BindingError, resolve
 from airflow_provider_flyte.sandbox.engine.catalog import CacheKey
 from airflow_provider_flyte.sandbox.engine.events import NodeInfo, NodePhase
 from airflow_provider_flyte.sandbox.engine.runners import SYSTEM, USER, execution_error
-from airflow_provider_flyte.sandbox.engine.tasks import CacheStatus, cache_lookup, task_node_metadata
 from airflow_provider_flyte.sandbox.engine.state import (
     ExecutionState,
     NodeFailed,
     NodeSuccess,
     ParentInfo,
     id_key,
+)
+from airflow_provider_flyte.sandbox.engine.tasks import (
+    CacheStatus,
+    cache_lookup,
+    run_task_node,
+    task_node_metadata,
+    task_template,
 )
 
 
@@ -136,18 +142,7 @@ async def _dispatch(
 ) -> NodeSuccess:
     kind = node.WhichOneof("target")
     if kind == "task_node":
-        from airflow_provider_flyte.sandbox.engine.tasks import run_task_node
-
-        template = state.tasks.get(id_key(node.task_node.reference_id))
-        if template is None:
-            raise NodeFailed(
-                execution_error(
-                    SYSTEM,
-                    "TaskNotFound",
-                    f"task {node.task_node.reference_id.name} of node [{node.id}] is not in the compiled closure",
-                )
-            )
-        return await run_task_node(state, node, info, template, inputs, key)
+        return await run_task_node(state, node, info, task_template(state, node), inputs, key)
     if kind == "gate_node":
         from airflow_provider_flyte.sandbox.engine.gates import run_gate_node
 

@@ -14,8 +14,8 @@ replaces the entry. Tasks that are not cacheable report CACHE_DISABLED.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from flyteidl.core import catalog_pb2, execution_pb2, identifier_pb2, literals_pb2, tasks_pb2, workflow_pb2
 from flyteidl.event import event_pb2
@@ -27,32 +27,34 @@ from airflow_provider_flyte.sandbox.engine.runners import (
     USER,
     TaskRequest,
     TaskResult,
+    execution_error,
 )
 from airflow_provider_flyte.sandbox.engine.state import (
     SYSTEM_RETRIES,
     ExecutionState,
     NodeFailed,
     NodeSuccess,
+    id_key,
 )
 
 CacheStatus = catalog_pb2.CatalogCacheStatus
 QUEUED_REASON = "task submitted to the sandbox"
 
 
+@dataclass
+class AttemptUpdate:
+    """A phase of one attempt of a task."""
 
-class AttemptReporter(Protocol):
-    """Reports a phase of one attempt of a task."""
+    attempt: int
+    phase: int
+    logs: list[execution_pb2.TaskLog] = field(default_factory=list)
+    output_uri: str | None = None
+    error: execution_pb2.ExecutionError | None = None
+    reason: str = ""
 
-    async def __call__(
-        self,
-        attempt: int,
-        phase: int,
-        *,
-        logs: list[execution_pb2.TaskLog] | None = None,
-        output_uri: str | None = None,
-        error: execution_pb2.ExecutionError | None = None,
-        reason: str = "",
-    ) -> None: ...
+
+#: where attempt updates go: a task node's TaskExecutionEvents, or an array node's external resources
+AttemptReporter = Callable[[AttemptUpdate], Awaitable[None]]
 
 
 def _user_retries(node: workflow_pb2.Node, template: tasks_pb2.TaskTemplate) -> int:
@@ -69,6 +71,20 @@ def _interruptible(state: ExecutionState, node: workflow_pb2.Node, template: tas
     if template.metadata.WhichOneof("interruptible_value"):
         return bool(template.metadata.interruptible)
     return bool(state.job.closure.primary.template.metadata_defaults.interruptible)
+
+
+def task_template(state: ExecutionState, node: workflow_pb2.Node) -> tasks_pb2.TaskTemplate:
+    """The template of a task node's task; NodeFailed (SYSTEM, TaskNotFound) when the closure lacks it."""
+    template = state.tasks.get(id_key(node.task_node.reference_id))
+    if template is None:
+        raise NodeFailed(
+            execution_error(
+                SYSTEM,
+                "TaskNotFound",
+                f"task {node.task_node.reference_id.name} of node [{node.id}] is not in the compiled closure",
+            )
+        )
+    return template
 
 
 def task_node_metadata(
@@ -108,11 +124,12 @@ def cache_populate(
     return task_node_metadata(CacheStatus.CACHE_POPULATED, metadata)
 
 
-def _source(
-    state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate, attempt: int
+def task_execution_id(
+    state: ExecutionState, node_unique_id: str, template: tasks_pb2.TaskTemplate, attempt: int
 ) -> identifier_pb2.TaskExecutionIdentifier:
+    """The identifier of an attempt (the ``source_task_execution`` of what it puts in the cache)."""
     out = identifier_pb2.TaskExecutionIdentifier(task_id=template.id, retry_attempt=attempt)
-    out.node_execution_id.node_id = info.unique_id
+    out.node_execution_id.node_id = node_unique_id
     out.node_execution_id.execution_id.CopyFrom(state.job.execution_id)
     return out
 
@@ -152,25 +169,17 @@ class Succeeded:
 def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate) -> AttemptReporter:
     """The reporter of a task node: one TaskExecutionEvent per attempt phase."""
 
-    async def report(
-        attempt: int,
-        phase: int,
-        *,
-        logs: list[execution_pb2.TaskLog] | None = None,
-        output_uri: str | None = None,
-        error: execution_pb2.ExecutionError | None = None,
-        reason: str = "",
-    ) -> None:
+    async def report(update: AttemptUpdate) -> None:
         await state.emitter.task(
             info,
             template.id,
             template.type,
-            attempt,
-            phase,
-            logs=logs,
-            output_uri=output_uri,
-            error=error,
-            reason=reason,
+            update.attempt,
+            update.phase,
+            logs=update.logs,
+            output_uri=update.output_uri,
+            error=update.error,
+            reason=update.reason,
         )
 
     return report
@@ -187,7 +196,9 @@ async def run_task_node(
     """Run the task of ``node`` until an attempt succeeds or no retry is left; a dynamic task's job spec then
     runs as the node's sub-workflow (outside the parallelism slot the task held). ``key``: the cache key (the
     lookup missed); the outputs populate the cache."""
-    where = Attempts(info.unique_id, state.uri(info.unique_id), info.input_uri, task_events(state, info, template))
+    where = Attempts(
+        info.unique_id, state.uri(info.unique_id), info.input_uri, task_events(state, info, template)
+    )
     async with state.slot():
         await state.emitter.node(info, NodePhase.RUNNING, task_node=task_node_metadata())
         outcome = await run_attempts(state, node, template, inputs, where)
@@ -200,7 +211,7 @@ async def run_task_node(
         success = NodeSuccess(outputs=outcome.outputs, output_uri=outcome.output_uri)
         attempt = outcome.attempt
     success.task_node_metadata = cache_populate(
-        state, key, template, success.outputs, _source(state, info, template, attempt)
+        state, key, template, success.outputs, task_execution_id(state, info.unique_id, template, attempt)
     )
     return success
 
@@ -250,9 +261,9 @@ async def run_attempts(
             running_logs: list[execution_pb2.TaskLog] = running_logs,
         ) -> None:
             running_logs[:] = logs
-            await report(attempt, TaskPhase.RUNNING, logs=logs)
+            await report(AttemptUpdate(attempt, TaskPhase.RUNNING, logs))
 
-        await report(attempt, TaskPhase.QUEUED, reason=QUEUED_REASON)
+        await report(AttemptUpdate(attempt, TaskPhase.QUEUED, reason=QUEUED_REASON))
         try:
             if task_timeout > 0:
                 try:
@@ -270,7 +281,9 @@ async def run_attempts(
         except asyncio.CancelledError:
             if not state.silent:
                 await asyncio.shield(
-                    report(attempt, TaskPhase.ABORTED, logs=running_logs, reason="the task was aborted")
+                    report(
+                        AttemptUpdate(attempt, TaskPhase.ABORTED, running_logs, reason="the task was aborted")
+                    )
                 )
             raise
         except Exception as exc:  # a runner bug: report it as a system failure, never hang
@@ -280,12 +293,12 @@ async def run_attempts(
 
         logs = result.logs or running_logs
         if result.futures_uri is not None:
-            await report(attempt, TaskPhase.SUCCEEDED, logs=logs)
+            await report(AttemptUpdate(attempt, TaskPhase.SUCCEEDED, logs))
             return Dynamic(result.futures_uri, attempt)
         if result.error is None:
             outputs = result.outputs or literals_pb2.LiteralMap()
             output_uri = result.output_uri or state.write(f"{output_prefix}/outputs.pb", outputs)
-            await report(attempt, TaskPhase.SUCCEEDED, logs=logs, output_uri=output_uri)
+            await report(AttemptUpdate(attempt, TaskPhase.SUCCEEDED, logs, output_uri=output_uri))
             return Succeeded(outputs, output_uri, attempt)
 
         error = result.error
@@ -298,7 +311,7 @@ async def run_attempts(
                 user_budget -= 1
                 retry = True
         phase = TaskPhase.RETRYABLE_FAILED if retry else TaskPhase.FAILED
-        await report(attempt, phase, logs=logs, error=error)
+        await report(AttemptUpdate(attempt, phase, logs, error=error))
         if not retry:
             raise NodeFailed(error)
         attempt += 1

@@ -258,6 +258,20 @@ class RemoteBase:
             "plan name, or a core.Identifier (local flytekit entities must be registered first)"
         )
 
+    def _decode(self, literal: Any, literal_type: Any, python_type: Any) -> Any:
+        """Decode an output/input literal of an execution this client synced: pickles only with
+        ``allow_pickle``, offloaded data read with ``config.storage_options``."""
+        from airflow_provider_flyte.remote.codec.context import CodecContext, fsspec_read_bytes
+        from airflow_provider_flyte.remote.ops.inputs import decode_literal
+
+        options = self.config.storage_options
+
+        def read(uri: str) -> bytes:
+            return fsspec_read_bytes(uri, options)
+
+        ctx = CodecContext(read_bytes=read, allow_pickle=self.allow_pickle)
+        return decode_literal(literal, literal_type, python_type, ctx=ctx)
+
     def _codec_context(self, project: str, domain: str) -> Any:
         """The codec context of input conversion: local files go to ``data_upload_location``."""
         from airflow_provider_flyte.remote.codec.context import CodecContext
@@ -694,7 +708,7 @@ class RemoteBase:
         ctx = self._codec_context(exec_id.project, exec_id.domain)
 
         def convert(lt: Any) -> Any:
-            return convert_value(value, lt, python_type, ctx)
+            return convert_value(value, lt, python_type, ctx, name=signal_id)
 
         return signal_ops.set_typed_signal(exec_id, signal_id, literal_type, convert)
 

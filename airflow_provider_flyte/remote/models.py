@@ -365,6 +365,11 @@ class _HasData(_HasClosure):
     _type_hints: Mapping[str, Any] | None = None
     _output_variables: Mapping[str, Any] | None = None
     _input_variables: Mapping[str, Any] | None = None
+    #: decodes this object's literals (set from the client that synced it: its pickle policy, storage options)
+    _decoder: Decoder | None = None
+
+    def _data_decoder(self) -> Decoder:
+        return self._decoder or default_decoder
 
     def _set_data(self, inputs: Any, outputs: Any) -> None:
         if inputs is not None:
@@ -377,7 +382,7 @@ class _HasData(_HasClosure):
         """Inputs (loaded by the first sync)."""
         if self._inputs is None:
             raise FlyteAssertionError(f"inputs of {self!r} are not loaded yet: sync it first")
-        return LiteralsResolver(self._inputs.literals, self._input_variables)
+        return LiteralsResolver(self._inputs.literals, self._input_variables, decoder=self._data_decoder())
 
     @property
     def outputs(self) -> LiteralsResolver:
@@ -392,7 +397,9 @@ class _HasData(_HasClosure):
             raise FlyteAssertionError(f"{self!r} did not succeed ({self.phase_name}): it has no outputs")
         if self._outputs is None:
             raise FlyteAssertionError(f"outputs of {self!r} are not loaded yet: sync it first")
-        return LiteralsResolver(self._outputs.literals, self._output_variables, self._type_hints)
+        return LiteralsResolver(
+            self._outputs.literals, self._output_variables, self._type_hints, decoder=self._data_decoder()
+        )
 
     @property
     def is_successful(self) -> bool:
@@ -518,6 +525,10 @@ class FlyteWorkflowExecution(_HasData):
 
     def _update(self, proto: Any) -> None:
         self.proto = proto
+
+    def _data_decoder(self) -> Decoder:
+        decode = getattr(self._remote, "_decode", None)
+        return self._decoder or decode or default_decoder
 
     @property
     def spec(self) -> Any:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["CodecContext", "fsspec_read_bytes"]
 
 
-def fsspec_read_bytes(uri: str) -> bytes:
-    """Read the whole object at ``uri`` through fsspec (the default :attr:`CodecContext.read_bytes`)."""
+def fsspec_read_bytes(uri: str, storage_options: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
+    """Read the whole object at ``uri`` through fsspec (the default :attr:`CodecContext.read_bytes`), with the
+    options of its protocol from ``storage_options`` (``{"s3": {"endpoint_url": ...}}``)."""
     import fsspec
 
-    with fsspec.open(uri, "rb") as f:
+    protocol = uri.split("://", 1)[0] if "://" in uri else "file"
+    options = dict((storage_options or {}).get(protocol, {}))
+    with fsspec.open(uri, "rb", **options) as f:
         return bytes(f.read())
 
 

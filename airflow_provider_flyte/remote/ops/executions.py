@@ -282,6 +282,7 @@ def _sync_nodes(
             nodes[key] = node
             continue
         node = node or FlyteNodeExecution(proto)
+        node._decoder = parent._data_decoder()
         node._update(proto)
         if node.node_id in (START_NODE, END_NODE):
             node._complete = node.is_done  # no data, tasks or children (flytekit skips them too)
@@ -328,6 +329,8 @@ def _sync_node(parent: FlyteWorkflowExecution, exec_id: Any, node: FlyteNodeExec
             node._complete = complete
             return None
     node.task_executions = yield from _sync_task_executions(proto.id, with_data=done)
+    for attempt in node.task_executions:
+        attempt._decoder = node._decoder
     if not node.task_executions and not node.is_parent_node:
         # no attempts, no child execution: a branch (its chosen node runs as a child) or a gate node
         node.subworkflow_node_executions = yield from _sync_nodes(

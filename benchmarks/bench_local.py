@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flyte.remote import Config, FlyteInvalidInputError, FlyteRemote
+from airflow_provider_flyte.remote import Config, FlyteRemote
 from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.testing import SandboxProcess
 
@@ -88,13 +88,7 @@ def count_grpc_calls() -> Iterator[Counter[str]]:
 def ours(endpoint: str, wf: Any) -> tuple[float, dict[str, int], Any]:
     with FlyteRemote(Config.for_sandbox(endpoint), P, D) as remote:
         start = time.perf_counter()
-        try:
-            execution = remote.execute(wf, {"x": 1})
-        except FlyteInvalidInputError:  # execute does not take local entities yet: the same two steps by hand
-            from airflow_provider_flyte.remote.local import prepare_local_entity
-
-            target = prepare_local_entity(remote, wf)
-            execution = remote.execute(target.entity, {"x": 1}, type_hints=target.type_hints)
+        execution = remote.execute(wf, {"x": 1})
         elapsed = time.perf_counter() - start
         return elapsed, dict(remote.rpc_stats.by_method), execution.id.name
 

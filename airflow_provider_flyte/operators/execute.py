@@ -6,13 +6,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_flyte._compat import BaseOperator, default_deferrable
+from airflow_provider_flyte._compat import AirflowFailException, BaseOperator, default_deferrable
 from airflow_provider_flyte.hooks.flyte import DEFAULT_CONN_ID
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
 from airflow_provider_flyte.operators.waiting import ExecutionWaiter, flyte_errors, seconds
 from airflow_provider_flyte.remote.local.detect import is_local_entity
 
 _KINDS = ("launch_plan", "workflow", "task")
+#: notification channels (``admin.Notification`` fields) and the phases flyteadmin accepts for them (terminal ones)
+_CHANNELS = ("email", "slack", "pager_duty")
+_NOTIFY_PHASES = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
+_NOTIFY_EXAMPLE = '{"phases": ["FAILED"], "email": ["team@example.com"]}'
 
 
 def _check_str_map(value: Any, what: str) -> dict[str, str] | None:
@@ -31,6 +35,53 @@ def _check_optional_str(value: Any, what: str) -> str | None:
     return value.strip()
 
 
+def _notifications(value: Any) -> list[Any] | None:
+    """``admin.Notification`` protos from ``[{"phases": [...], "email" | "slack" | "pager_duty": [recipients]}]``."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        value = [value]
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"notifications must be a list of dicts such as {_NOTIFY_EXAMPLE}, got {value!r}")
+    from flyteidl.admin import common_pb2
+    from flyteidl.core import execution_pb2
+
+    result = []
+    for i, item in enumerate(value):
+        where = f"notifications[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{where} must be a dict such as {_NOTIFY_EXAMPLE}, got {item!r}")
+        unknown = sorted(set(item) - {"phases", *_CHANNELS})
+        if unknown:
+            raise ValueError(f"{where} has unknown key(s) {unknown}; use 'phases' and one of {', '.join(_CHANNELS)}")
+        channels = [c for c in _CHANNELS if c in item]
+        if len(channels) != 1:
+            raise ValueError(f"{where} needs exactly one of {', '.join(_CHANNELS)} (got {channels or 'none'})")
+        phases = item.get("phases")
+        if isinstance(phases, str) or not isinstance(phases, Sequence) or not phases:
+            raise ValueError(f"{where}: 'phases' must be a non-empty list of {', '.join(_NOTIFY_PHASES)}")
+        bad = [p for p in phases if not isinstance(p, str) or p.upper() not in _NOTIFY_PHASES]
+        if bad:
+            raise ValueError(f"{where}: phase(s) {bad} cannot notify; use terminal phases {', '.join(_NOTIFY_PHASES)}")
+        recipients = item[channels[0]]
+        if isinstance(recipients, str):
+            recipients = [recipients]
+        if not recipients or not all(isinstance(r, str) and r.strip() for r in recipients):
+            raise ValueError(f"{where}: {channels[0]!r} must be a non-empty list of recipient addresses")
+        message = {
+            "email": common_pb2.EmailNotification,
+            "slack": common_pb2.SlackNotification,
+            "pager_duty": common_pb2.PagerDutyNotification,
+        }[channels[0]](recipients_email=[r.strip() for r in recipients])
+        result.append(
+            common_pb2.Notification(
+                phases=[execution_pb2.WorkflowExecution.Phase.Value(p.upper()) for p in phases],
+                **{channels[0]: message},
+            )
+        )
+    return result
+
+
 class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     """Execute a Flyte launch plan, workflow (its default launch plan) or task, and wait for it.
 
@@ -39,6 +90,11 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     run under a version derived from its content, unless ``version`` is given).
     ``inputs`` (templated) are converted with the entity's interface before anything is created; a bad input fails
     the task naming the input, its Flyte type and the value.
+
+    Execution options (all templated except the numbers and flags): ``labels``, ``annotations``, ``envs``, ``tags``,
+    ``raw_output_prefix``, ``max_parallelism``, ``service_account``, ``overwrite_cache``, ``interruptible``,
+    ``cluster_pool``, ``execution_cluster_label``, ``disable_notifications`` and ``notifications``: a list of
+    ``{"phases": ["FAILED", ...], "email" | "slack" | "pager_duty": [recipients]}`` replacing the launch plan's.
 
     Retries never duplicate work: the execution name is derived from (dag_id, run_id, task_id, map_index), and a
     retry attaches to its predecessor's execution if it is still running, reuses it if it succeeded, and starts a
@@ -55,9 +111,11 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     template_fields: Sequence[str] = (
         "launch_plan", "workflow", "task", "version", "inputs", "project", "domain", "execution_name",
         "labels", "annotations", "raw_output_prefix", "service_account", "envs", "tags", "cluster_pool",
-        "execution_cluster_label", "flyte_conn_id",
+        "execution_cluster_label", "notifications", "flyte_conn_id",
     )
-    template_fields_renderers = {"inputs": "json", "labels": "json", "annotations": "json", "envs": "json"}
+    template_fields_renderers = {
+        "inputs": "json", "labels": "json", "annotations": "json", "envs": "json", "notifications": "json",
+    }
     operator_extra_links = (FlyteExecutionLink(),)
     ui_color = "#a99ff5"
 
@@ -84,6 +142,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         tags: Sequence[str] | None = None,
         cluster_pool: str | None = None,
         execution_cluster_label: str | None = None,
+        notifications: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
         disable_notifications: bool | None = None,
         wait_for_completion: bool = True,
         deferrable: bool | None = None,
@@ -100,6 +159,8 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             )
         if inputs is not None and not isinstance(inputs, Mapping | str) and not hasattr(inputs, "resolve"):
             raise ValueError(f"inputs must be a dict of input name to value, got {type(inputs).__name__}")
+        if notifications is not None and disable_notifications:
+            raise ValueError("notifications and disable_notifications=True contradict each other; keep only one")
         if max_parallelism is not None and (not isinstance(max_parallelism, int) or max_parallelism < 0):
             raise ValueError(f"max_parallelism must be a non-negative integer, got {max_parallelism!r}")
         # a flytekit object must not sit in a templated field (Airflow would call it while rendering): keep it
@@ -131,6 +192,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         self.tags = tags
         self.cluster_pool = cluster_pool
         self.execution_cluster_label = execution_cluster_label
+        self.notifications = notifications
         self.disable_notifications = disable_notifications
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
@@ -180,6 +242,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             raw_output_data_config=_check_optional_str(self.raw_output_prefix, "raw_output_prefix"),
             security_context=security_context,
             max_parallelism=self.max_parallelism,
+            notifications=_notifications(self.notifications),
             disable_notifications=self.disable_notifications,
         )
 
@@ -237,8 +300,11 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
 
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The outputs of the execution, JSON-safe."""
-        from airflow_provider_flyte.operators.outputs import outputs_to_jsonable
+        from airflow_provider_flyte.operators.outputs import OutputConversionError, outputs_to_jsonable
 
         with flyte_errors(f"reading the outputs of Flyte execution {name}"):
             execution = self.hook.get_remote().fetch_execution(project, domain, name)
-            return outputs_to_jsonable(execution.outputs)
+            try:
+                return outputs_to_jsonable(execution.outputs)
+            except OutputConversionError as exc:  # a retry would only reuse the execution and fail the same way
+                raise AirflowFailException(f"Flyte execution {name} succeeded, but {exc}") from exc

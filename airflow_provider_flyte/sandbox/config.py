@@ -56,6 +56,13 @@ class SandboxConfig:
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
 
+    def __post_init__(self) -> None:
+        # accept plain strings for the paths (``run_sandbox(data_dir="/tmp/x")``)
+        for name in ("data_dir", "tls_cert_file", "tls_key_file"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "sandbox.db"

@@ -351,6 +351,9 @@ def sort_clause(sort_by: Any, primary: Entity, default: str | None = None) -> st
     return f'ORDER BY {primary.table}."{column}" {direction}, {primary.table}.id {direction}'
 
 
+_MAX_OFFSET = 2**63 - 1  # flyteadmin parses tokens as int64 (strconv.Atoi); SQLite's OFFSET is int64 too
+
+
 def parse_token(token: str, list_name: str) -> int:
     """A pagination token (decimal offset; empty = 0)."""
     if not token:
@@ -359,7 +362,7 @@ def parse_token(token: str, list_name: str) -> int:
         offset = int(token)
     except ValueError:
         offset = -1
-    if offset < 0:
+    if not 0 <= offset <= _MAX_OFFSET:
         raise invalid(f"invalid pagination token {token} for {list_name}")
     return offset
 

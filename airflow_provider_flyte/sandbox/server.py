@@ -162,6 +162,7 @@ def _wrap_method(
                 grpc.StatusCode.INTERNAL,
                 f"{rpc} failed inside the Flyte sandbox: {type(exc).__name__}: {exc}",
             )
+        failure = failure.bounded()
         metadata = (("grpc-status-details-bin", failure.details),) if failure.details else ()
         await context.abort(failure.code, failure.message, trailing_metadata=metadata)
 

@@ -249,8 +249,8 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
         if not poller.take_node_budget(NODE_PROGRESS_BUDGET):
             return
         try:
-            remote = await poller.get_remote()
-            nodes = await remote.list_node_executions(self.execution_name, self.project, self.domain)
+            async with poller.borrow_remote() as remote:
+                nodes = await remote.list_node_executions(self.execution_name, self.project, self.domain)
         except Exception as exc:  # progress is best effort; the status poll decides the outcome
             self.log.debug("node progress of %s unavailable: %s", self.label, exc)
             return
@@ -285,8 +285,8 @@ class FlyteSignalTrigger(_FlyteTriggerBase):
                 status = await self._next_status(poller)
                 if status is None:
                     continue
-                remote = await poller.get_remote()
-                signals = await remote.list_signals(self.execution_name, self.project, self.domain)
+                async with poller.borrow_remote() as remote:
+                    signals = await remote.list_signals(self.execution_name, self.project, self.domain)
             except (ExecutionNotFound, FlyteError, ValueError) as exc:
                 yield self._final(
                     _base_payload(

@@ -4,7 +4,8 @@ Every trigger waiting on an execution asks the poller for the next status of its
 interval the poller sends one ``ListExecutions`` with ``value_in(execution.name, a;b;c)`` for all names waiting
 (in batches of :data:`BATCH_SIZE`), so N triggers cost ``ceil(N / BATCH_SIZE)`` RPCs per interval, not N.
 Transient failures (UNAVAILABLE after the client's own retries) are retried at the next round; other errors reach
-the waiting triggers. The poller stops (and closes its client) when nobody waits any more.
+the waiting triggers. The poller stops (and closes its client) when nobody waits any more and no borrowed call
+(:meth:`ExecutionPoller.borrow_remote`: node listings, signal listings) is still in flight.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from airflow_provider_flyte.triggers.status import ExecutionStatus, status_of
@@ -49,6 +50,8 @@ class ExecutionPoller:
         self.on_empty: Callable[[ExecutionPoller], None] | None = None
         self._budget_round = -1
         self._budget_used = 0
+        #: calls in flight on the client outside the poller's own rounds (they keep it open)
+        self._borrowers = 0
 
     def next_status(self, name: str, interval: float | None = None) -> asyncio.Future[ExecutionStatus]:
         """A future resolved with ``name``'s status at the poller's next round."""
@@ -76,12 +79,24 @@ class ExecutionPoller:
             self._remote = await self._remote_factory()
         return self._remote
 
+    @contextlib.asynccontextmanager
+    async def borrow_remote(self) -> AsyncIterator[Any]:
+        """The poller's client for a call of a trigger's own (node or signal listing); the poller does not close
+        it before the block ends, even if no trigger is waiting for a status meanwhile."""
+        self._borrowers += 1
+        try:
+            yield await self.get_remote()
+        finally:
+            self._borrowers -= 1
+
     async def _run(self) -> None:
         try:
             while True:
                 await asyncio.sleep(self.interval)
                 self._prune()
                 if not self._waiters:
+                    if self._borrowers:
+                        continue  # a trigger is still using the client: keep it open
                     break
                 await self._round()
         finally:

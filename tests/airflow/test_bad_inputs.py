@@ -101,6 +101,12 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("labels", execute(labels={"team": 1}), r"labels must be a dict of strings"),
     ("tags", execute(tags="nightly"), r"tags must be a list of strings"),
     ("empty entity", execute(launch_plan="  "), r"launch_plan must be a non-empty entity name"),
+    ("notification phase", execute(notifications=[{"phases": ["RUNNING"], "email": ["a@b.c"]}]),
+     r"notifications\[0\]: phase\(s\) \['RUNNING'\] cannot notify"),
+    ("notification channel", execute(notifications=[{"phases": ["FAILED"]}]),
+     r"notifications\[0\] needs exactly one of email, slack, pager_duty"),
+    ("notifications + disable", ctor(FlyteExecuteOperator, task="t", notifications=[], disable_notifications=True),
+     r"notifications and disable_notifications=True contradict"),
     ("no project", execute(flyte_conn_id="flyte_noproject"), r"no Flyte project: pass project=\.\.\."),
     # execution names
     ("name charset", execute(execution_name="Bad_Name!"), r"execution_name 'Bad_Name!' is invalid"),

@@ -285,3 +285,85 @@ def test_signal_reject_fails_the_gate(remote: Any, examples: dict[str, Any]) -> 
     op.execute(context("sig"))
     execution = remote.wait(remote.fetch_execution(name=name), timeout=30, poll_interval=0.1)
     assert execution.phase_name == "FAILED" and execution.closure.error.code == "ReceivedRejectSignal"
+
+
+def test_every_execution_option_reaches_the_execution_spec(remote: Any) -> None:
+    ctx = context("greet")
+    op = FlyteExecuteOperator(
+        task_id="greet", launch_plan="examples.greet", wait_for_completion=False,
+        labels={"team": "ml"}, annotations={"owner": "airflow"}, envs={"STAGE": "test"}, tags=["nightly", "af"],
+        raw_output_prefix="file:///tmp/flyte-raw-out", max_parallelism=3, service_account="flyte-runner",
+        overwrite_cache=True, interruptible=True, cluster_pool="gpu-pool", execution_cluster_label="east",
+        notifications=[{"phases": ["failed", "TIMED_OUT"], "slack": ["#alerts"]},
+                       {"phases": ["SUCCEEDED"], "email": "team@example.com"}],
+    )
+    name = op.execute(ctx)
+    spec = remote.fetch_execution(name=name).spec
+    assert dict(spec.labels.values) == {"team": "ml"} and dict(spec.annotations.values) == {"owner": "airflow"}
+    assert {kv.key: kv.value for kv in spec.envs.values} == {"STAGE": "test"}
+    assert list(spec.tags) == ["nightly", "af"]
+    assert spec.raw_output_data_config.output_location_prefix == "file:///tmp/flyte-raw-out"
+    assert spec.max_parallelism == 3 and spec.security_context.run_as.k8s_service_account == "flyte-runner"
+    assert spec.overwrite_cache and spec.interruptible.value is True
+    assert spec.cluster_assignment.cluster_pool_name == "gpu-pool" and spec.execution_cluster_label.value == "east"
+    notes = spec.notifications.notifications
+    assert [(n.WhichOneof("type"), list(n.phases)) for n in notes] == [("slack", [6, 8]), ("email", [4])]
+    assert list(notes[0].slack.recipients_email) == ["#alerts"]
+    assert list(notes[1].email.recipients_email) == ["team@example.com"]
+
+
+@pytest.fixture(scope="module")
+def echo_tasks(sandbox: Any, examples: dict[str, Any]) -> dict[str, str]:
+    """Single-task entities whose output is a file / a structured dataset (echoing their input)."""
+    from flyteidl.core import types_pb2
+
+    from airflow_provider_flyte.remote.client import FlyteRemote
+    from airflow_provider_flyte.remote.config import Config
+    from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
+
+    blob = types_pb2.LiteralType(blob=types_pb2.BlobType(format="csv", dimensionality=types_pb2.BlobType.SINGLE))
+    dataset = types_pb2.LiteralType(structured_dataset_type=types_pb2.StructuredDatasetType(format="parquet"))
+    names = {"file": "ops_tests.echo_file", "dataset": "ops_tests.echo_dataset"}
+    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), "flytesnacks", "development") as client:
+        for kind, literal_type in (("file", blob), ("dataset", dataset)):
+            client.register_task(inprocess_task(
+                names[kind], f"{BUILTINS}:echo", {"x": literal_type}, {"o0": literal_type},
+                version="v1", project="flytesnacks", domain="development",
+            ))
+    return names
+
+
+def test_task_by_name_returns_files_and_datasets_as_uris(echo_tasks: dict[str, str], tmp_path: Any) -> None:
+    import json
+    import urllib.parse
+    from pathlib import Path
+
+    local = tmp_path / "rows.csv"
+    local.write_text("a,b\n1,2\n")
+    op = FlyteExecuteOperator(task_id="file", task=echo_tasks["file"], inputs={"x": str(local)}, deferrable=False,
+                              poll_interval=0.2)
+    result = op.execute(context("file"))
+    uri = result["o0"]
+    assert isinstance(uri, str) and uri.startswith("file://") and uri.endswith(".csv")
+    assert Path(urllib.parse.urlparse(uri).path).read_text() == "a,b\n1,2\n"  # uploaded, echoed, readable
+    op = FlyteExecuteOperator(task_id="ds", task=echo_tasks["dataset"], version="v1",
+                              inputs={"x": "s3://bucket/table.parquet"}, deferrable=True, poll_interval=0.2)
+    result = run_deferred(op, context("ds"))
+    assert result == {"o0": "s3://bucket/table.parquet"}
+    assert json.loads(json.dumps(result)) == result
+
+
+def test_deferrable_defaults_to_airflows_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    def made() -> list[bool]:
+        return [
+            FlyteExecuteOperator(task_id="e", launch_plan="lp").deferrable,
+            FlyteExecutionSensor(task_id="s", execution_name="x").deferrable,
+            FlyteSignalOperator(task_id="g", execution_name="x", signal_id="s").deferrable,
+            FlyteBackfillOperator(task_id="b", launch_plan="lp").deferrable,
+        ]
+
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert made() == [True] * 4
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    assert made() == [False] * 4
+    assert FlyteExecuteOperator(task_id="e", launch_plan="lp", deferrable=True).deferrable is True

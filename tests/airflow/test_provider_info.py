@@ -100,3 +100,15 @@ def test_importing_the_airflow_layer_does_not_import_grpc_flyteidl_or_flytekit(m
         [sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True, timeout=120, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_airflow_providers_list_shows_the_provider() -> None:
+    from airflow_provider_flyte import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "-o", "json"],
+        env=os.environ.copy(), capture_output=True, text=True, timeout=180, check=True,
+    )
+    listed = {p["package_name"]: p["version"] for p in json.loads(out.stdout[out.stdout.index("[") :])}
+    assert listed.get("airflow-provider-flyte") == __version__, out.stdout[-2000:]

@@ -61,7 +61,9 @@ def _db_texts(dr: Any) -> dict[str, str]:
         }
 
 
-def test_no_secret_or_token_leaks(auth_sandbox: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_no_secret_or_token_leaks(
+    auth_sandbox: Any, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     try:
         from airflow.sdk import serde
     except ImportError:  # Airflow 2
@@ -70,6 +72,17 @@ def test_no_secret_or_token_leaks(auth_sandbox: Any, capfd: pytest.CaptureFixtur
     from airflow_provider_flyte.hooks.flyte import FlyteHook
     from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
+    # record what the worker really hands the triggerer (the real serialize(), observed; dag.test() runs the
+    # trigger inline and stores no trigger row)
+    serialized: list[tuple[str, dict[str, Any]]] = []
+    real_serialize = FlyteExecutionTrigger.serialize
+
+    def recording(self: FlyteExecutionTrigger) -> tuple[str, dict[str, Any]]:
+        result = real_serialize(self)
+        serialized.append(result)
+        return result
+
+    monkeypatch.setattr(FlyteExecutionTrigger, "serialize", recording)
     dr, states = run_dag("example_flyte_execute")
     assert states == {"arith": "success", "report": "success"}
     out, err = capfd.readouterr()
@@ -79,12 +92,12 @@ def test_no_secret_or_token_leaks(auth_sandbox: Any, capfd: pytest.CaptureFixtur
     texts["console"] = out + err
     logs = Path(os.environ["AIRFLOW_HOME"]) / "logs"
     texts["log files"] = "\n".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
-    # the trigger exactly as the worker hands it to the triggerer
+    # the trigger exactly as the worker handed it to the (inline) triggerer
     hook = FlyteHook()
     assert hook.get_settings().client_secret == SECRET  # the connection really carries the secret
-    trigger = FlyteExecutionTrigger("abc", "flytesnacks", "development", poll_interval=1, deadline=2e9, url="u")
-    classpath, kwargs = trigger.serialize()
-    texts["serialized trigger"] = json.dumps([classpath, serde.serialize(kwargs)], default=str)
+    name = xcoms(dr)[("arith", -1, "flyte_execution_name")]
+    assert serialized and {kwargs["execution_name"] for _, kwargs in serialized} == {name}, serialized
+    texts["serialized trigger"] = json.dumps([[c, serde.serialize(kwargs)] for c, kwargs in serialized], default=str)
     texts["hook repr"] = repr(hook.get_settings())
 
     tokens = list(auth_sandbox.sandbox.tokens._tokens)

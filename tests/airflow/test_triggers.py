@@ -212,3 +212,60 @@ async def test_before_airflow_33_cancellation_terminates_only_after_a_user_actio
     await cancel_running_trigger(name)
     execution = await asyncio.to_thread(remote.wait, remote.fetch_execution(name=name), 10, 0.1)
     assert execution.phase_name == "ABORTED"
+
+
+async def test_progress_logs_node_phases_as_they_change(
+    remote: Any, examples: dict[str, Any], capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    name = _start(remote, examples, "examples.arith", {"a": 1, "b": 1}, _unique("tprog"))
+    assert (await _first_event(FlyteExecutionTrigger(name, P, D, poll_interval=0.2)))["status"] == "success"
+    out, err = capfd.readouterr()
+    text = out + err + caplog.text
+    assert f"Flyte execution {P}/{D}/{name}: " in text
+    assert f"{name}: node n0 " in text and f"{name}: node n1 " in text and "SUCCEEDED" in text
+    quiet = _start(remote, examples, "examples.arith", {"a": 1, "b": 1}, _unique("tquiet"))
+    assert (await _first_event(FlyteExecutionTrigger(quiet, P, D, poll_interval=0.2, log_node_progress=False)))
+    out, err = capfd.readouterr()
+    assert f"{quiet}: node " not in out + err + caplog.text
+
+
+def _every_rpc_but(*slow: str) -> frozenset[str]:
+    """Names of every Flyte Admin RPC except ``slow`` (for FaultSettings.exempt_methods)."""
+    from flyteidl.service import admin_pb2, dataproxy_pb2, signal_pb2
+
+    names = {
+        m.name
+        for module in (admin_pb2, dataproxy_pb2, signal_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for m in service.methods
+    }
+    assert set(slow) <= names
+    return frozenset(names - set(slow))
+
+
+async def test_a_slow_own_call_keeps_the_shared_client_open(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trigger's own call (signal or node listing) that outlasts the poll interval while no other trigger waits
+    must not find the shared client closed under it."""
+    from flyte_examples_registry import register_examples
+
+    from airflow_provider_flyte.remote.client import FlyteRemote
+    from airflow_provider_flyte.remote.config import Config
+    from airflow_provider_flyte.sandbox.config import FaultSettings
+
+    faults = FaultSettings(delay_fraction=1.0, max_delay_seconds=0.8, seed=3,
+                           exempt_methods=_every_rpc_but("ListSignals", "ListNodeExecutions"))
+    sb = fresh_sandbox(faults=faults)
+    monkeypatch.setenv("AIRFLOW_CONN_FLYTE_SLOW", f"flyte://{sb.endpoint}?insecure=true")
+    with FlyteRemote(Config.for_sandbox(sb.endpoint), default_project=P, default_domain=D) as client:
+        examples = await asyncio.to_thread(register_examples, client)
+        gate = _start(client, examples, "examples.late_approval", {"seconds": 2.0}, _unique("tslowgate"))
+        work = _start(client, examples, "examples.slow", {"seconds": 2.0}, _unique("tslownodes"))
+        signal = FlyteSignalTrigger(gate, P, D, flyte_conn_id="flyte_slow", poll_interval=0.1, signal_id="review")
+        payload = await _first_event(signal, 60)
+        assert payload["status"] == "success" and payload["signal_id"] == "review", payload
+        await asyncio.to_thread(client.approve, "review", gate)
+        nodes = FlyteExecutionTrigger(work, P, D, flyte_conn_id="flyte_slow", poll_interval=0.1)
+        assert (await _first_event(nodes, 60))["status"] == "success"

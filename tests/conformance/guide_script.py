@@ -54,6 +54,10 @@ def run_guide(api: SimpleNamespace, endpoint: str, upload: Path) -> dict[str, An
     seen["lp.o1.item"] = execution.outputs["o1"]
     seen["lp.outputs"] = {name: execution.outputs[name] for name in execution.outputs}
     seen["lp.inputs"] = {name: execution.inputs[name] for name in execution.inputs}
+    execution = execution.sync()  # the execution object's own sync, as well as remote.sync below
+    seen["lp.state"] = (execution.is_done, execution.is_successful, execution.closure.phase)
+    seen["lp.keys"] = sorted(execution.outputs.keys())
+    seen["lp.url"] = execution.execution_url.split("://", 1)[-1].replace(execution.id.name, "<name>")
     execution = remote.sync(execution, sync_nodes=True)
     seen["lp.nodes"] = {node_id: n.closure.phase for node_id, n in execution.node_executions.items()}
     n0 = execution.node_executions["n0"]

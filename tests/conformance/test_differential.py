@@ -330,6 +330,8 @@ def test_guide_script_sees_the_same_with_both_clients(
     theirs = {k: families.get(v, v) if isinstance(v, str) else v for k, v in theirs.items()}
     assert mine == theirs
     assert mine["lp.outputs"] == {"o0": 8, "o1": "hello guide"} and mine["lp.max_parallelism"] == 7
+    assert mine["lp.state"] == (True, True, 4) and mine["lp.keys"] == ["o0", "o1"]
+    assert mine["lp.url"].endswith("/console/projects/flytesnacks/domains/development/executions/<name>")
     assert mine["gate.o0"] == 20 and mine["input.o0"] == "hello guide" and mine["stop.phase"] == 7  # ABORTED
 
 

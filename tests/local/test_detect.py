@@ -17,7 +17,12 @@ from airflow_provider_flyte.remote.local import (
     local_kind,
     prepare_local_entity,
 )
-from airflow_provider_flyte.remote.local.packaging import module_root, source_root
+from airflow_provider_flyte.remote.local.packaging import (
+    is_install_dir,
+    module_root,
+    source_root,
+    source_tree,
+)
 from airflow_provider_flyte.remote.local.versioning import content_version
 from tests.local.conftest import CodeRoot
 from tests.local.flyte_sources import SHOWCASE
@@ -62,6 +67,21 @@ def test_detection_does_not_import_flytekit() -> None:
     assert out == "False False False"
 
 
+def test_parsing_a_dag_that_names_its_entities_does_not_import_flytekit() -> None:
+    from tests.airflow.conftest import AIRFLOW_ENV, EXAMPLE_DAGS
+
+    code = f"""
+        import os, sys
+        os.environ.update({AIRFLOW_ENV!r})
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(EXAMPLE_DAGS / "example_flyte_execute.py")!r})
+        assert not bag.import_errors and bag.dags, bag.import_errors
+        tasks = [t for d in bag.dags.values() for t in d.tasks if type(t).__name__ == "FlyteExecuteOperator"]
+        print(len(tasks) > 0, "flytekit" in sys.modules)
+        """
+    assert _run_python(code).splitlines()[-1] == "True False"
+
+
 def test_a_local_entity_without_flytekit_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow_provider_flyte.remote import Config, FlyteRemote
 
@@ -94,6 +114,28 @@ def test_source_roots(code_root: CodeRoot, tmp_path: Path) -> None:
         assert source_root(module.add) is None
     finally:
         del sys.modules[name]
+
+
+def test_install_directories_are_not_source_trees(code_root: CodeRoot, tmp_path: Path) -> None:
+    import json
+
+    import flytekit
+
+    stdlib = Path(json.__file__).parents[1]
+    site_packages = Path(flytekit.__file__).parents[1]
+    assert is_install_dir(stdlib) and is_install_dir(site_packages)
+    assert is_install_dir(tmp_path / "lib" / "dist-packages") and not is_install_dir(code_root.root)
+    m = code_root.write("showcase", SHOWCASE)
+    tree = source_tree(m.add)
+    assert tree is not None and (tree.root, tree.only, tree.project_root) == (code_root.root.resolve(), None, tree.root)
+    installed = CodeRoot(tmp_path / "lib" / "site-packages")
+    try:
+        module = installed.write("showcase", SHOWCASE)
+        tree = source_tree(module.gated)
+        assert tree is not None and tree.root == installed.root.resolve() and tree.project_root is None
+        assert tree.only == installed.root.resolve() / installed.package
+    finally:
+        installed.close()
 
 
 def test_content_version_is_stable_and_sensitive() -> None:

@@ -3,6 +3,7 @@ as a fast-registration bundle, run for real by the flytekit entrypoint, outputs 
 
 from __future__ import annotations
 
+import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,26 @@ def test_serialization_settings_are_honoured(remote: Any, showcase: Any, tmp_pat
     assert container.image == "example.com/team/flyte-image:v7"
     assert list(container.args[3:5]) == ["--dest-dir", str(shipped)]
     assert (shipped / showcase.__name__.split(".")[0] / "showcase.py").is_file()
+
+
+def test_installed_code_ships_only_its_own_package(remote: Any, tmp_path: Path) -> None:
+    """A workflow of a package installed in site-packages: the bundle holds that package, not the environment."""
+    installed = CodeRoot(tmp_path / "venv" / "lib" / "site-packages")
+    try:
+        (installed.root / "unrelated_dist").mkdir()
+        (installed.root / "unrelated_dist" / "__init__.py").write_text("WEIGHT = 1\n")
+        (installed.root / "single_module.py").write_text("")
+        module = installed.write("chain", CHAIN)
+        target, execution = run(remote, module.chain, {"x": 2})  # the sandbox can only run it from the bundle
+        assert target.code_mode == "fast" and execution.outputs["o0"] == 36
+        task = remote.fetch_task(name=module.inc.name, version=target.version)
+        bundle = task.proto.closure.compiled_task.template.container.args[2]
+        with tarfile.open(unquote(urlparse(bundle).path)) as tar:
+            names = tar.getnames()
+        assert f"{installed.package}/chain.py" in names
+        assert all(n.startswith(installed.package + "/") for n in names), names
+    finally:
+        installed.close()
 
 
 def test_code_already_shipped_by_the_caller(remote: Any, showcase: Any) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flyteidl.core import types_pb2
 
 from airflow_provider_flyte.remote import AsyncFlyteRemote, Config, FlyteRemote, specs
 from airflow_provider_flyte.remote.errors import FlyteEntityNotFoundError, FlyteTimeoutError, FlyteTypeError
@@ -47,7 +48,13 @@ def _register(endpoint: str, v: str) -> dict[str, Any]:
             outputs={"o0": specs.binding_from_promise("ok", "o0")},
         )
         wf = remote.register_workflow(gate)
-        return {"add": add, "sleep": sleep, "gate": wf}
+        ask = specs.workflow_template(
+            specs.identifier("WORKFLOW", P, D, "c2a.ask", v),
+            specs.interface({}, {"o0": specs.simple_type("STRING")}),
+            [specs.gate_signal_node("ask", "title", specs.simple_type("STRING"))],
+            outputs={"o0": specs.binding_from_promise("ask", "o0")},
+        )
+        return {"add": add, "sleep": sleep, "gate": wf, "ask": remote.register_workflow(ask)}
 
 
 async def test_async_execute_wait_list_terminate(sandbox: SandboxThread) -> None:
@@ -99,6 +106,21 @@ async def test_async_signals(sandbox: SandboxThread) -> None:
         await remote.approve("ok", execution)
         await remote.wait(execution, timeout=30)
         assert execution.outputs["o0"] == 5
+        # a typed input, as a trigger sets it: typed from the stored signal type; a wrong type is refused first
+        asking = await remote.execute(entities["ask"])
+        for _ in range(600):
+            signals = await remote.list_signals(asking)
+            if signals:
+                break
+            await asyncio.sleep(0.05)
+        assert [(s.id.signal_id, s.type.simple_type) for s in signals] == [("title", types_pb2.STRING)]
+        calls = remote.rpc_stats.by_method["SetSignal"]
+        with pytest.raises(FlyteTypeError, match=r"^Input 'title': expected str, got 3 \(int\)$"):
+            await remote.set_input("title", asking.id.name, 3)
+        assert remote.rpc_stats.by_method["SetSignal"] == calls  # nothing sent
+        await remote.set_signal("title", asking.id.name, "from a trigger")
+        await remote.wait(asking, timeout=30)
+        assert asking.outputs["o0"] == "from a trigger"
 
 
 def test_executes_survive_transient_faults_without_duplicates(

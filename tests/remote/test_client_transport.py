@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from flyteidl.admin import version_pb2
 from flyteidl.service import admin_pb2_grpc
@@ -22,6 +23,7 @@ from airflow_provider_flyte.remote.errors import (
     FlyteEntityNotFoundError,
     FlyteSystemError,
     FlyteSystemUnavailableError,
+    FlyteTimeoutError,
 )
 from airflow_provider_flyte.remote.ops.call import ADMIN, Call
 from airflow_provider_flyte.sandbox.config import AuthSettings, FaultSettings
@@ -32,15 +34,27 @@ SECRET = "s3cr3t+with/odd=chars"
 
 
 class _Admin(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
-    """A tiny admin: GetVersion answers, GetExecution says NOT_FOUND, everything else is UNIMPLEMENTED."""
+    """A tiny admin: GetVersion answers, GetExecution says NOT_FOUND, everything else is UNIMPLEMENTED.
+
+    ``script`` says what the next GetVersion calls do before answering: ``"exhausted"`` aborts with
+    RESOURCE_EXHAUSTED, ``"slow"`` answers after ``SLOW_SECONDS`` (past a short client deadline).
+    """
+
+    SLOW_SECONDS = 1.0
 
     def __init__(self) -> None:
         self.versions = 0
         self.metadata: list[dict[str, str]] = []
+        self.script: list[str] = []
 
     async def GetVersion(self, request: Any, context: Any) -> Any:
         self.versions += 1
         self.metadata.append(dict(context.invocation_metadata() or ()))
+        action = self.script.pop(0) if self.script else None
+        if action == "exhausted":
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "rate limited, slow down")
+        elif action == "slow":
+            await asyncio.sleep(self.SLOW_SECONDS)
         return version_pb2.GetVersionResponse(control_plane_version=version_pb2.Version(Version="mini"))
 
     async def GetExecution(self, request: Any, context: Any) -> Any:
@@ -111,12 +125,10 @@ def test_tls_with_custom_ca(mini: Callable[..., SandboxThread], tls_files: TlsFi
     with FlyteRemote(Config.for_endpoint(sb.endpoint, ca_cert_file_path=str(tls_files.ca_cert))) as remote:
         assert _get_version(remote).control_plane_version.Version == "mini"
     # system roots do not know the test CA: the handshake fails (UNAVAILABLE after the retries)
-    with (
-        FlyteRemote(Config.for_endpoint(sb.endpoint, rpc_retries=1, retry_initial_backoff=0.01)) as remote,
-        pytest.raises(FlyteSystemUnavailableError),
-    ):
-        _get_version(remote)
-        assert remote.rpc_count == 2
+    with FlyteRemote(Config.for_endpoint(sb.endpoint, rpc_retries=1, retry_initial_backoff=0.01)) as remote:
+        with pytest.raises(FlyteSystemUnavailableError):
+            _get_version(remote)
+        assert remote.rpc_count == 2  # the first attempt and its one retry
     # a plaintext client cannot talk to a TLS server
     with (
         FlyteRemote(Config.for_endpoint(sb.endpoint, insecure=True, rpc_retries=0, rpc_timeout=5)) as remote,
@@ -264,6 +276,58 @@ def test_retries_idempotent_calls_only(mini: Callable[..., SandboxThread]) -> No
                 failures += 1
                 assert "injected fault" in str(exc)
         assert failures > 0  # non-idempotent calls are never retried
+
+
+def test_resource_exhausted_and_deadlines_are_retried_then_mapped(mini: Callable[..., SandboxThread]) -> None:
+    sb = mini()
+    admin = _admin(sb)
+    cfg = Config.for_endpoint(
+        sb.endpoint, insecure=True, rpc_retries=3, retry_initial_backoff=0.001, rpc_timeout=0.3
+    )
+    with FlyteRemote(cfg) as remote:
+        _get_version(remote)  # the channel is up: later deadlines measure the server, not the connect
+        remote.rpc_stats.reset()
+        # RESOURCE_EXHAUSTED and a call past its per-call deadline (DEADLINE_EXCEEDED) are transient: retried
+        admin.script = ["exhausted", "slow", "exhausted"]
+        assert _get_version(remote).control_plane_version.Version == "mini"
+        assert remote.rpc_stats.retries == 3 and remote.rpc_count == 4
+        # every attempt past its deadline: FlyteTimeoutError once the retries are spent
+        remote.rpc_stats.reset()
+        admin.script = ["slow"] * 4
+        with pytest.raises(FlyteTimeoutError, match="GetVersion") as timed_out:
+            _get_version(remote)
+        assert timed_out.value.grpc_code == "DEADLINE_EXCEEDED" and remote.rpc_count == 4
+        # a call's own deadline wins over the configured one
+        admin.script = ["slow"]
+        slow_ok = Call(ADMIN, "GetVersion", version_pb2.GetVersionRequest(), True, timeout=5.0)
+        assert remote._run(_once(slow_ok)).control_plane_version.Version == "mini"
+        # a non-idempotent call is not retried: the first RESOURCE_EXHAUSTED is the answer
+        remote.rpc_stats.reset()
+        admin.script = ["exhausted"]
+        once = Call(ADMIN, "GetVersion", version_pb2.GetVersionRequest(), False)
+        with pytest.raises(FlyteSystemUnavailableError, match="rate limited") as exhausted:
+            remote._run(_once(once))
+        assert exhausted.value.grpc_code == "RESOURCE_EXHAUSTED" and remote.rpc_count == 1
+
+
+async def test_async_client_retries_and_deadlines(mini: Callable[..., SandboxThread]) -> None:
+    sb = mini()
+    admin = _admin(sb)
+    cfg = Config.for_endpoint(
+        sb.endpoint, insecure=True, rpc_retries=2, retry_initial_backoff=0.001, rpc_timeout=0.3
+    )
+    remote = AsyncFlyteRemote(cfg)
+    try:
+        await remote._run(_once(_version_call()))
+        remote.rpc_stats.reset()
+        admin.script = ["slow", "exhausted"]
+        assert (await remote._run(_once(_version_call()))).control_plane_version.Version == "mini"
+        assert remote.rpc_stats.retries == 2
+        admin.script = ["slow"] * 3
+        with pytest.raises(FlyteTimeoutError, match="GetVersion"):
+            await remote._run(_once(_version_call()))
+    finally:
+        await remote.close()
 
 
 def test_error_mapping(mini: Callable[..., SandboxThread]) -> None:

@@ -229,16 +229,17 @@ def test_inference_on_flytekit_literals() -> None:
         assert is_castable(inferred, lt.to_flyte_idl()), (tp, inferred)
 
 
-def test_large_collection_inference_is_fast() -> None:
-    import time
-
+def test_large_collection_inference() -> None:
+    """Correctness on a big homogeneous collection, and one odd element at the end still counts (speed is
+    measured in benchmarks/, not asserted here)."""
     lit = L.Literal()
     lits = lit.collection.literals
     for i in range(100_000):
         lits.add().scalar.primitive.integer = i
-    start = time.perf_counter()
     assert infer_literal_type(lit) == coll(simple(T.INTEGER))
-    assert time.perf_counter() - start < 1.0
+    lits.add().scalar.primitive.string_value = "last"
+    inferred = infer_literal_type(lit)
+    assert inferred.collection_type.WhichOneof("type") == "union_type"
 
 
 # ------------------------------------------------------------------------------------------------ castability

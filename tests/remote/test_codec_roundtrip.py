@@ -269,16 +269,16 @@ def test_literal_type_guides_decoding_of_primitives() -> None:
     assert literal_map_to_python(lm, {"n": literal_type_for_python_type(float)}) == {"n": 2.0}
 
 
-def test_big_payloads_are_fast() -> None:
-    """Generous bounds (flytekit needs ~2 s / ~1 s here); benchmarks/bench_codec.py has the real comparison."""
-    import time
-
+def test_big_payloads_round_trip() -> None:
+    """The benchmark's payloads convert correctly (their speed is measured in benchmarks/bench_codec.py)."""
     lt = literal_type_for_python_type(list[int])
     value = list(range(100_000))
-    start = time.perf_counter()
     lit = to_literal(value, lt)
-    encoded = time.perf_counter() - start
-    start = time.perf_counter()
+    assert (
+        len(lit.collection.literals) == 100_000
+        and lit.collection.literals[-1].scalar.primitive.integer == 99_999
+    )
     assert to_python(lit, lt) == value
-    decoded = time.perf_counter() - start
-    assert encoded < 0.5 and decoded < 0.5, (encoded, decoded)
+    floats = {f"k{i}": i * 0.5 for i in range(10_000)}
+    map_lt = literal_type_for_python_type(dict[str, float])
+    assert to_python(to_literal(floats, map_lt), map_lt) == floats

@@ -214,7 +214,8 @@ async def test_shutdown_cancels_silently(tmp_path: Path) -> None:
     assert not h.engine.is_running(job.execution_id)
 
 
-async def test_many_executions_run_concurrently_and_fast(tmp_path: Path) -> None:
+async def test_many_executions_run_concurrently_each_with_its_own_result(tmp_path: Path) -> None:
+    """200 executions on one engine at once (speed is measured in benchmarks/bench_sandbox.py, not here)."""
     h = Harness(tmp_path)
     add = task("add", "add", {"a": INT, "b": INT}, {"o0": INT})
     wf = specs.workflow_template(
@@ -224,14 +225,9 @@ async def test_many_executions_run_concurrently_and_fast(tmp_path: Path) -> None
         {"o": binding_from_promise("n0", "o0")},
     )
     closure = h.compile(wf, [add])
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
     jobs = [h.job(closure, specs_inputs(i)) for i in range(200)]
     finals = await asyncio.gather(*(h.run(j) for j in jobs))
-    elapsed = loop.time() - t0
     assert [h.outputs(f)["o"] for f in finals] == [i + 1 for i in range(200)]
-    print(f"{200 / elapsed:.0f} executions/s")
-    assert 200 / elapsed > 100, f"only {200 / elapsed:.0f} executions/s in the engine alone"
 
 
 def specs_inputs(i: int) -> object:

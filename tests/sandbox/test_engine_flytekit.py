@@ -154,6 +154,21 @@ async def test_missing_flytekit_names_the_extra(tmp_path: Path, monkeypatch: pyt
     )
 
 
+async def test_unknown_command_fails_the_node_clearly(tmp_path: Path) -> None:
+    from tests.sandbox.flyte_code import tasks as code
+
+    add = serialize(code.add_numbers)
+    add.container.ClearField("command")
+    add.container.args[:] = ["no-such-task-entrypoint", "--inputs", "{{.input}}"]
+    h = harness(tmp_path)
+    wf = specs.workflow_template(
+        wf_id("nocmd"), specs.interface({}, {}), [specs.task_node("n0", add.id, {"a": lit(1), "b": lit(1)})]
+    )
+    final, _ = await h.execute(wf, [add])
+    assert final.error.code == "CommandNotFound"
+    assert "'no-such-task-entrypoint'" in final.error.message
+
+
 def test_command_and_environment(tmp_path: Path) -> None:
     from airflow_provider_flyte.sandbox.engine.flytekit_runner import FlytekitRunner
     from airflow_provider_flyte.sandbox.engine.runners import TaskRequest

@@ -129,6 +129,7 @@ CASES: list[tuple[str, Any, grpc.StatusCode, str]] = [
     ("ListTasks", ne_list(limit=0), INVALID, "invalid value for limit"),
     ("ListTasks", ne_list(token="abc"), INVALID, "invalid pagination token abc for ListTasks"),
     ("ListTasks", ne_list(token="-5"), INVALID, "invalid pagination token -5"),
+    ("ListTasks", ne_list(token="9" * 25), INVALID, "invalid pagination token 999"),  # beyond int64
     ("ListTasks", ne_list(filters="eq(bogus,1)"), INVALID, "'task.bogus' is invalid filter"),
     ("ListTasks", ne_list(filters="nope"), INVALID, "invalid value for filters"),
     ("ListTasks", ne_list(filters="like(name,x)"), INVALID, "unrecognized filter function: like"),
@@ -307,6 +308,21 @@ CASES: list[tuple[str, Any, grpc.StatusCode, str]] = [
         "project [nope]",
     ),
     ("GetExecution", execution_pb2.WorkflowExecutionGetRequest(), INVALID, "missing id"),
+    # an oversized field echoed in the message must not push the status past the client's 8 KiB metadata limit
+    (
+        "GetExecution",
+        execution_pb2.WorkflowExecutionGetRequest(
+            id=identifier_pb2.WorkflowExecutionIdentifier(project="p" * 10000, domain=D, name="x")
+        ),
+        MISSING,
+        "missing entity of type execution with identifier ppp",
+    ),
+    (
+        "CreateTask",
+        task_pb2.TaskCreateRequest(id=ident(TASK, "x", project="q" * 10000)),
+        INVALID,
+        "more characters)",
+    ),
     (
         "GetExecution",
         execution_pb2.WorkflowExecutionGetRequest(
@@ -473,3 +489,23 @@ def test_server_keeps_serving_afterwards(channel: grpc.Channel) -> None:
             assert exc.code() in (INVALID, MISSING)
     assert stub.GetVersion(version_pb2.GetVersionRequest(), timeout=10).control_plane_version.Version
     assert stub.ListProjects(project_pb2.ProjectListRequest(), timeout=10).projects
+
+
+def test_long_messages_are_cut_in_the_status_details_too() -> None:
+    from google.rpc import status_pb2  # type: ignore[import-untyped]
+
+    from airflow_provider_flyte.sandbox.admin.details import INVALID_ARGUMENT, status_details
+    from airflow_provider_flyte.sandbox.errors import MAX_MESSAGE_CHARS, SandboxError
+
+    reason = workflow_pb2.CreateWorkflowFailureReason()
+    reason.exists_different_structure.id.CopyFrom(ident(WORKFLOW, "wf"))
+    long = "x" * (MAX_MESSAGE_CHARS + 500)
+    error = SandboxError(INVALID, long, status_details(INVALID_ARGUMENT, long, reason)).bounded()
+    assert error.code == INVALID
+    assert error.message == "x" * MAX_MESSAGE_CHARS + "... (500 more characters)"
+    assert error.details is not None
+    status = status_pb2.Status.FromString(error.details)
+    assert status.message == error.message
+    assert status.details[0].Unpack(workflow_pb2.CreateWorkflowFailureReason())
+    short = SandboxError(INVALID, "short")
+    assert short.bounded() is short

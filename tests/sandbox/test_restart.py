@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+import pytest
 import requests
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
@@ -208,5 +212,78 @@ def test_kill_9_mid_execution_then_restart(tmp_path: Path) -> None:
             assert crashed.closure.error.code == "SandboxRestarted"
             assert crashed.closure.error.message
         assert BlobStore.path(native_url).read_bytes() == b"uploaded before the crash"
+    finally:
+        assert restarted.stop() == 0
+
+
+def _task_processes(parent: int) -> list[int]:
+    """Pids of the ``pyflyte-execute`` processes whose parent is ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
+        if ppid == parent and b"pyflyte-execute" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited
+
+
+@pytest.mark.flytekit
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
+    """A task process of an execution running at the kill does not outlive the sandbox (its execution is failed)."""
+    pytest.importorskip("flytekit")
+    from tests.sandbox.flyte_code import tasks as code
+    from tests.sandbox.test_engine_flytekit import REPO, serialize
+    from tests.sandbox.test_engine_support import lmap
+
+    template = serialize(code.sleepy)
+    config = SandboxConfig(data_dir=tmp_path / "data", port=0, task_pythonpath=(str(REPO),))
+    process = SandboxProcess(config).start()
+    try:
+        with grpc.insecure_channel(process.endpoint) as channel:
+            stub = admin_pb2_grpc.AdminServiceStub(channel)
+            stub.CreateTask(task_pb2.TaskCreateRequest(id=template.id, spec=task_pb2.TaskSpec(template=template)))
+            request = execution_pb2.ExecutionCreateRequest(
+                project=P, domain=D, name="sleeping-at-kill", inputs=lmap(seconds=300.0)
+            )
+            request.spec.launch_plan.CopyFrom(template.id)
+            stub.CreateExecution(request, timeout=30)
+            deadline = time.monotonic() + 60
+            while not (tasks := _task_processes(process.pid)):
+                assert time.monotonic() < deadline, "the task process never started"
+                time.sleep(0.05)
+    finally:
+        process.kill()
+    try:
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in tasks):
+            assert time.monotonic() < deadline, f"task processes {tasks} outlived the killed sandbox"
+            time.sleep(0.05)
+    finally:
+        for pid in tasks:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    restarted = SandboxProcess(config).start()
+    try:
+        with grpc.insecure_channel(restarted.endpoint) as channel:
+            stub = admin_pb2_grpc.AdminServiceStub(channel)
+            crashed = _wait_phase(stub, "sleeping-at-kill", {WF.FAILED, WF.SUCCEEDED, WF.ABORTED, WF.TIMED_OUT})
+            assert crashed.closure.phase == WF.FAILED
+            assert crashed.closure.error.code == "SandboxRestarted"
     finally:
         assert restarted.stop() == 0

@@ -220,16 +220,12 @@ async def test_async_context_manager_and_aio_client(tmp_path: Any) -> None:
     assert running.admin is None  # stopped
 
 
-def test_start_is_fast_and_stop_releases_the_port(tmp_path: Any) -> None:
+def test_stop_releases_the_ports(tmp_path: Any) -> None:
     import socket
-    import time
 
-    begin = time.monotonic()
     thread = SandboxThread(SandboxConfig(data_dir=tmp_path, port=0)).start()
-    started = time.monotonic() - begin
     port, http_port = thread.config.port, thread.config.http_port
     thread.stop()
-    assert started < 10
     for p in (port, http_port):
         with socket.socket() as s:
             s.bind(("127.0.0.1", p))  # free again

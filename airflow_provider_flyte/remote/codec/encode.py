@@ -617,13 +617,19 @@ def _encode(value: Any, lt: Any, hint: Any, ctx: CodecContext | None, name: str 
 
 
 def to_literal(
-    value: Any, literal_type: Any = None, python_type: Any = None, *, ctx: CodecContext | None = None
+    value: Any,
+    literal_type: Any = None,
+    python_type: Any = None,
+    *,
+    ctx: CodecContext | None = None,
+    name: str | None = None,
 ) -> Any:
     """Convert ``value`` to a ``flyteidl.core.Literal`` of ``literal_type`` (flytekit's exact shapes).
 
     ``python_type`` refines the conversion (union variant choice, dataclass field types); when
     ``literal_type`` is None it is derived from ``python_type`` (or from ``type(value)`` for scalars).
-    ``Literal`` instances pass through unchanged. Raises :class:`FlyteTypeError` when the value does not fit.
+    ``Literal`` instances pass through unchanged. Raises :class:`FlyteTypeError` when the value does not fit,
+    naming it as input ``name`` when given.
     """
     if isinstance(value, Literal):
         return value
@@ -631,7 +637,7 @@ def to_literal(
         tp = python_type if python_type is not None else type(value)
         literal_type = literal_type_for_python_type(tp)
     out = Literal()
-    _encode(value, as_literal_type(literal_type), python_type, ctx, None, out)
+    _encode(value, as_literal_type(literal_type), python_type, ctx, name, out)
     return out
 
 

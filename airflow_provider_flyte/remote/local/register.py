@@ -24,7 +24,7 @@ from typing import Any, Literal
 from airflow_provider_flyte.remote.errors import FlyteEntityNotFoundError, FlyteInvalidInputError
 from airflow_provider_flyte.remote.local import serialize as ser
 from airflow_provider_flyte.remote.local.detect import is_reference_entity, local_kind, require_flytekit
-from airflow_provider_flyte.remote.local.packaging import CodeBundle, fast_bundle, source_root
+from airflow_provider_flyte.remote.local.packaging import CodeBundle, SourceTree, fast_bundle, source_tree
 from airflow_provider_flyte.remote.local.versioning import content_version
 from airflow_provider_flyte.remote.models import FlyteLaunchPlan, FlyteTask, Launchable
 from airflow_provider_flyte.remote.ops import entities as entity_ops
@@ -61,13 +61,14 @@ class LocalTarget:
 @dataclass
 class _Plan:
     mode: CodeMode
-    root: Path | None = None
+    tree: SourceTree | None = None
     destination_dir: str | None = None
     location: str | None = None
     tasks: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, base: Any, image_config: Any, project: str, domain: str, version: str, url: str | None) -> Any:
         location = {"fast": url, "pickle": url, "given": self.location, "image": None}[self.mode]
+        root = self.tree.project_root if self.tree is not None else None
         return ser.settings_for(
             base,
             project=project,
@@ -76,7 +77,7 @@ class _Plan:
             image_config=image_config,
             distribution_location=location,
             destination_dir=self.destination_dir,
-            source_root=str(self.root) if self.root is not None else None,
+            source_root=str(root) if root is not None else None,
         )
 
 
@@ -87,27 +88,27 @@ def _code_plan(entity: Any, settings: Any, interactive_mode_enabled: bool | None
         return _Plan("given", destination_dir=dest, location=fast.distribution_location)
     if fast is not None and not fast.enabled:
         return _Plan("image")
-    root = source_root(entity)
+    tree = source_tree(entity)
     if interactive_mode_enabled is None:
         from flytekit.tools.interactive import ipython_check
 
-        interactive_mode_enabled = root is None or bool(ipython_check())
+        interactive_mode_enabled = tree is None or bool(ipython_check())
     if interactive_mode_enabled:
         return _Plan("pickle")
-    if root is None:
+    if tree is None:
         raise FlyteInvalidInputError(
             f"cannot fast-register {entity.name}: its module cannot be imported by name on a worker (defined in "
             "__main__, a notebook or a DAG file); pass interactive_mode_enabled=True to ship it pickled"
         )
-    return _Plan("fast", root=root, destination_dir=dest)
+    return _Plan("fast", tree=tree, destination_dir=dest)
 
 
 def _bundle(plan: _Plan, out_dir: Path) -> CodeBundle | None:
     from airflow_provider_flyte.remote.local.interactive import pickle_bundle
 
     if plan.mode == "fast":
-        assert plan.root is not None
-        return fast_bundle(plan.root, out_dir)
+        assert plan.tree is not None
+        return fast_bundle(plan.tree, out_dir)
     if plan.mode == "pickle":
         return pickle_bundle(plan.tasks, out_dir)
     return None

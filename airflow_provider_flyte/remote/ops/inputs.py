@@ -67,11 +67,12 @@ def _literals_of(converted: Any) -> Mapping[str, Any]:
     return converted.literals if hasattr(converted, "literals") else converted  # type: ignore[no-any-return]
 
 
-def convert_value(value: Any, literal_type: Any, python_type: Any, ctx: Any) -> Any:
-    """One value -> ``core.Literal`` of ``literal_type`` (a ``core.Literal`` passes through)."""
+def convert_value(value: Any, literal_type: Any, python_type: Any, ctx: Any, name: str | None = None) -> Any:
+    """One value -> ``core.Literal`` of ``literal_type`` (a ``core.Literal`` passes through); a type error names
+    the value ``name`` (e.g. the signal id)."""
     from airflow_provider_flyte.remote.codec import to_literal
 
-    return to_literal(value, literal_type, python_type, ctx=ctx)
+    return to_literal(value, literal_type, python_type, ctx=ctx, name=name)
 
 
 def decode_literal(literal: Any, literal_type: Any = None, python_type: Any = None, ctx: Any = None) -> Any:

@@ -6,7 +6,8 @@ templates ``{{.input}}``, ``{{.outputPrefix}}``, ``{{.rawOutputDataPrefix}}``, `
 and ``{{.prevCheckpointPrefix}}`` with ``file://`` URIs in the blob store. The environment is a Flyte pod's
 (``FLYTE_INTERNAL_*``, ``FLYTE_ATTEMPT_NUMBER``, container env, execution envs) and ``PYTHONPATH`` starts with
 ``config.task_pythonpath``. The sandbox never imports flytekit: it reads ``outputs.pb`` / ``error.pb`` /
-``futures.pb`` written by the entrypoint. At most ``config.max_task_processes`` subprocesses run at once.
+``futures.pb`` written by the entrypoint. At most ``config.max_task_processes`` subprocesses run at once. On
+Linux a task process is killed when the sandbox process dies, however it dies.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ class FlytekitRunner:
         argv = self.command(request)
         if not argv:
             return TaskResult.failure(USER, "EmptyCommand", "the task's container has no command or args")
+        env = self.environment(request)
+        if shutil.which(argv[0], path=env.get("PATH")) is None:
+            return TaskResult.failure(
+                USER, "CommandNotFound", f"cannot start the task command {argv[0]!r}: no such executable on PATH"
+            )
         prefix_path = self._blobs.path(request.output_prefix)
         prefix_path.mkdir(parents=True, exist_ok=True)
         log_path = prefix_path / "task.log"
@@ -153,11 +159,11 @@ class FlytekitRunner:
                 with open(log_path, "wb") as log_file:
                     try:
                         proc = await asyncio.create_subprocess_exec(
-                            *argv,
+                            *dying_with_the_sandbox(argv),
                             stdin=asyncio.subprocess.DEVNULL,
                             stdout=log_file,
                             stderr=asyncio.subprocess.STDOUT,
-                            env=self.environment(request),
+                            env=env,
                             cwd=workdir,
                             start_new_session=True,
                         )
@@ -210,6 +216,30 @@ class FlytekitRunner:
                 SYSTEM, "OutputsNotFound", f"the task exited without writing {outputs_file.as_uri()}"
             )
         return TaskResult(outputs=outputs)
+
+
+# On Linux, the task command is started through this launcher: it asks the kernel to SIGKILL the process when
+# the sandbox dies (PR_SET_PDEATHSIG, kept across exec), then execs the command in place (same pid). Done after
+# the spawn rather than in a preexec_fn, which would make CPython fork() instead of vfork() and run grpc's fork
+# handlers in the child (they abort it now and then).
+_LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"  # 1 = PR_SET_PDEATHSIG
+    "if os.getppid() != int(sys.argv[1]):\n"  # the sandbox died before prctl took effect
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def dying_with_the_sandbox(argv: list[str]) -> list[str]:
+    """``argv`` wrapped so that its process gets SIGKILL when the sandbox process dies, even by ``kill -9``.
+
+    Executions do not survive the sandbox (docs/sandbox.md): without this an orphaned task would go on running
+    user code for an execution already marked failed at the next start. Linux only; elsewhere ``argv`` as is.
+    """
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), *argv]
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:

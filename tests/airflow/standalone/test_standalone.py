@@ -30,7 +30,7 @@ def test_deferral_through_the_real_triggerer(standalone: Any, remote: Any) -> No
     name = standalone.xcom("sa_defer", run_id, "flyte_execution_name")  # pushed before deferring
     ti = standalone.wait_state("sa_defer", run_id, {"success", "failed"}, 180)
     assert ti["state"] == "success", standalone.log_tail()
-    assert standalone.xcom("sa_defer", run_id, "return_value") == {"slept": 4.0}
+    assert standalone.xcom("sa_defer", run_id, "return_value") == {"slept": 20.0}
     assert [e.id.name for e in _executions(remote, "sa_defer", run_id)] == [name]
 
 

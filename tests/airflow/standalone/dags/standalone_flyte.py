@@ -31,7 +31,10 @@ def _slow_dag(dag_id: str, seconds: float, **op_kwargs: Any) -> DAG:
     return dag
 
 
-sa_defer = _slow_dag("sa_defer", 4.0)
+# long enough for the deferring worker process to have exited before the trigger fires: on a loaded machine
+# Airflow 3.3.2's LocalExecutor can report the first (deferred) workload as finished after the task was already
+# re-queued for resumption, and the scheduler then fails the task ("state attribute is queued")
+sa_defer = _slow_dag("sa_defer", 20.0)
 sa_mark_failed = _slow_dag("sa_mark_failed", 300.0)
 sa_restart = _slow_dag("sa_restart", 12.0)
 

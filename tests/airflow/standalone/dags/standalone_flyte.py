@@ -31,15 +31,16 @@ def _slow_dag(dag_id: str, seconds: float, **op_kwargs: Any) -> DAG:
     return dag
 
 
-# long enough for the deferring worker process to have exited before the trigger fires: on a loaded machine
-# Airflow 3.3.2's LocalExecutor can report the first (deferred) workload as finished after the task was already
-# re-queued for resumption, and the scheduler then fails the task ("state attribute is queued")
+# Executions outlast the deferral by well over 5 s: on a loaded machine Airflow 3.3.2's LocalExecutor can report the
+# deferring workload as finished (up to ~5 s late) after the trigger already fired and the task was re-queued, and
+# the scheduler then fails the task ("... state attribute is queued"; apache/airflow#66374, #67287, #72716). With
+# the operators' default poll_interval (30 s) a trigger never fires that early.
 sa_defer = _slow_dag("sa_defer", 20.0)
 sa_mark_failed = _slow_dag("sa_mark_failed", 300.0)
 sa_restart = _slow_dag("sa_restart", 12.0)
 
 with DAG("sa_retry", schedule=None, start_date=START, catchup=False, tags=["flyte-standalone"]) as sa_retry:
     CrashAfterStartOperator(
-        task_id="run", launch_plan="examples.slow", inputs={"seconds": 6.0}, deferrable=True, poll_interval=1,
+        task_id="run", launch_plan="examples.slow", inputs={"seconds": 20.0}, deferrable=True, poll_interval=1,
         retries=1, retry_delay=dt.timedelta(seconds=1),
     )

@@ -105,6 +105,10 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     :param poll_interval: seconds between status polls.
     :param timeout: wall-clock limit of the wait (seconds or timedelta); on expiry the execution is terminated
         and the task fails. Airflow's ``execution_timeout`` is honoured the same way while deferred.
+    :param serialization_settings: / :param image_config: / :param interactive_mode_enabled: for a local flytekit
+        entity only: flytekit ``SerializationSettings`` (image, project/domain, fast-registration destination), the
+        ``ImageConfig`` its tasks run in, and whether its code ships pickled (True) or as a fast-registered source
+        bundle (False; default: pickled only when defined in ``__main__``, a notebook or the DAG file).
     :return: the outputs as JSON-safe values (files and datasets as URIs), or the execution name when not waiting.
     """
 
@@ -118,6 +122,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     }
     operator_extra_links = (FlyteExecutionLink(),)
     ui_color = "#a99ff5"
+    # a flytekit entity must not be deep-copied (Airflow copies operators, e.g. dag.partial_subset): flytekit
+    # finds task resolvers by identity, and a copied resolver cannot be serialized
+    shallow_copy_attrs: Sequence[str] = ("_local_entity", "serialization_settings", "image_config")
 
     def __init__(
         self,
@@ -148,6 +155,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         deferrable: bool | None = None,
         poll_interval: float | dt.timedelta = 30.0,
         timeout: float | dt.timedelta | None = None,
+        serialization_settings: Any = None,
+        image_config: Any = None,
+        interactive_mode_enabled: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -198,6 +208,10 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         self.poll_interval = seconds(poll_interval, "poll_interval") or 30.0
         self.timeout = seconds(timeout, "timeout")
+        # for local flytekit entities only (not templated): how they are serialized and how their code ships
+        self.serialization_settings = serialization_settings
+        self.image_config = image_config
+        self.interactive_mode_enabled = interactive_mode_enabled
 
     # ------------------------------------------------------------------ execution
     def _entity(self) -> tuple[str, str, str | None, Any]:
@@ -276,7 +290,16 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             if local is not None:  # a flytekit object: registered (if missing) under a content-derived version
                 from airflow_provider_flyte.remote.local import prepare_local_entity
 
-                target = prepare_local_entity(remote, local, project=project, domain=domain, version=version)
+                target = prepare_local_entity(
+                    remote,
+                    local,
+                    project=project,
+                    domain=domain,
+                    version=version,
+                    image_config=self.image_config,
+                    serialization_settings=self.serialization_settings,
+                    interactive_mode_enabled=self.interactive_mode_enabled,
+                )
                 entity, type_hints = target.entity, target.input_types
             else:
                 fetch = {

@@ -555,7 +555,7 @@ class RemoteBase:
             cluster_pool=cluster_pool,
             execution_cluster_label=execution_cluster_label,
         )
-        # the entity step: where a local (not yet registered) entity would be registered first
+        # the entity step: a fetched entity as it is, a name or identifier fetched (cached)
         entity_step = self._entity_op(ref, project, domain, version)
         proto, target = yield from exec_ops.execute(entity_step, build, self._cache)
         execution = self._wrap(proto, target, type_hints)

@@ -129,13 +129,7 @@ class FlyteBackfillOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc
                 overwrite_cache=self.overwrite_cache,
             )
 
-        with flyte_errors(f"Flyte backfill task {self.task_id}: backfilling {self.launch_plan!r} failed"):
-            execution = self.start_or_attach(context, project, domain, base, create)
-            if not self.wait_for_completion:
-                self._push(context, execution.id.name, remote.generate_console_url(execution))
-                self._execution_ref = None
-                return execution.id.name
-            return self.wait_for_execution(context, project, domain, execution)
+        return self.start_and_finish(context, project, domain, base, create, f"Flyte backfill task {self.task_id}: backfilling {self.launch_plan!r} failed")
 
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The backfill execution's name."""

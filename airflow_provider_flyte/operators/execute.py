@@ -313,13 +313,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
                 entity, inputs, project=project, domain=domain, execution_name=name, type_hints=type_hints, **extra
             )
 
-        with flyte_errors(f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed"):
-            execution = self.start_or_attach(context, project, domain, base, create)
-            if not self.wait_for_completion:
-                self._push(context, execution.id.name, remote.generate_console_url(execution))
-                self._execution_ref = None
-                return execution.id.name
-            return self.wait_for_execution(context, project, domain, execution)
+        return self.start_and_finish(context, project, domain, base, create, f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed")
 
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The outputs of the execution, JSON-safe."""

@@ -87,6 +87,8 @@ class ExecutionWaiter:
     poll_interval: float
     timeout: float | None
     deferrable: bool
+    #: operators that start executions: whether to wait for them (see :meth:`start_and_finish`)
+    wait_for_completion: bool
     log: Any
     execution_timeout: dt.timedelta | None
     #: whether stopping the task (on_kill, trigger on_kill) terminates the execution: False for watchers
@@ -282,3 +284,18 @@ class ExecutionWaiter:
         execution = create(decision.name)
         self._execution_ref = (project, domain, execution.id.name)
         return execution
+
+    def start_and_finish(
+        self, context: Any, project: str, domain: str, base: str, create: Any, failure: str
+    ) -> Any:
+        """:meth:`start_or_attach`, then either return the execution name at once (``wait_for_completion`` off; the
+        name and console URL go to XCom) or wait for it. Errors of the start become task failures saying
+        ``failure``."""
+        with flyte_errors(failure):
+            execution = self.start_or_attach(context, project, domain, base, create)
+            if not self.wait_for_completion:
+                url = self.hook.get_remote().generate_console_url(execution)
+                self._push(context, execution.id.name, url)
+                self._execution_ref = None
+                return execution.id.name
+            return self.wait_for_execution(context, project, domain, execution)

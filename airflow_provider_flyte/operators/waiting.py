@@ -265,14 +265,14 @@ class ExecutionWaiter:
         See :mod:`airflow_provider_flyte.operators.naming` for the rules.
         """
         from airflow_provider_flyte.operators.naming import candidate_names, decide
-        from airflow_provider_flyte.triggers.status import phase_name
+        from airflow_provider_flyte.remote.phases import workflow_phase_name
 
         ti = context["ti"]
         try_number = int(getattr(ti, "try_number", 1) or 1)
         remote = self.hook.get_remote()
         names = candidate_names(base, try_number)
         found = {e.id.name: e for e in remote.list_executions(project, domain, names=names)}
-        decision = decide(base, try_number, {n: phase_name(int(e.closure.phase)) for n, e in found.items()})
+        decision = decide(base, try_number, {n: workflow_phase_name(int(e.closure.phase)) for n, e in found.items()})
         if decision.action == "attach":
             self.log.info("Attaching to Flyte execution %s (started by an earlier try, still running)", decision.name)
             return found[decision.name]

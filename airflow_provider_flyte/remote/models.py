@@ -14,28 +14,19 @@ from typing import Any
 from flyteidl.admin import execution_pb2 as admin_execution_pb2
 from flyteidl.core import execution_pb2, literals_pb2
 
+from airflow_provider_flyte.remote import phases
 from airflow_provider_flyte.remote.errors import FlyteAssertionError, FlyteExecutionFailedError
+from airflow_provider_flyte.remote.phases import node_phase_name, workflow_phase_name
 
 _WF = execution_pb2.WorkflowExecution
 _NODE = execution_pb2.NodeExecution
 _TASK = execution_pb2.TaskExecution
 
-#: flytekit's "is done" sets (flyteadmin's terminal phases; nodes also end RECOVERED).
-WORKFLOW_DONE_PHASES = frozenset({_WF.SUCCEEDED, _WF.FAILED, _WF.ABORTED, _WF.TIMED_OUT})
-NODE_DONE_PHASES = frozenset(
-    {_NODE.SUCCEEDED, _NODE.FAILED, _NODE.ABORTED, _NODE.SKIPPED, _NODE.TIMED_OUT, _NODE.RECOVERED}
-)
+#: flytekit's "is done" sets (flyteadmin's terminal phases; nodes also end RECOVERED), as enum numbers.
+WORKFLOW_DONE_PHASES = frozenset(_WF.Phase.Value(p) for p in phases.WORKFLOW_TERMINAL)
+NODE_DONE_PHASES = frozenset(_NODE.Phase.Value(p) for p in phases.NODE_TERMINAL)
 #: A task attempt is also over once RETRYABLE_FAILED (a later attempt follows); flytekit leaves that phase out.
 TASK_DONE_PHASES = frozenset({_TASK.SUCCEEDED, _TASK.FAILED, _TASK.ABORTED, _TASK.RETRYABLE_FAILED})
-
-
-def workflow_phase_name(phase: int) -> str:
-    """``4`` -> ``"SUCCEEDED"``."""
-    return str(_WF.Phase.Name(phase))
-
-
-def node_phase_name(phase: int) -> str:
-    return str(_NODE.Phase.Name(phase))
 
 
 def task_phase_name(phase: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_flyte.triggers.status import node_phase_name
+from airflow_provider_flyte.remote.phases import node_phase_name
 
 _HIDDEN_NODES = frozenset({"start-node", "end-node"})
 

@@ -10,30 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PHASES = ("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED", "FAILING", "FAILED", "ABORTED", "TIMED_OUT",
-          "ABORTING")
-NODE_PHASES = ("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDED", "FAILING", "FAILED", "ABORTED", "SKIPPED", "TIMED_OUT",
-               "DYNAMIC_RUNNING", "RECOVERED")
-TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
-FAILED_PHASES = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
+from airflow_provider_flyte.remote.phases import WORKFLOW_TERMINAL, workflow_phase_name
+
 _ERROR_KINDS = ("UNKNOWN", "USER", "SYSTEM")
 
 #: event ``status`` values
 SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
-
-
-def phase_name(phase: int | str) -> str:
-    """``WorkflowExecution.Phase`` number (or name) -> name."""
-    if isinstance(phase, str):
-        return phase
-    return PHASES[phase] if 0 <= phase < len(PHASES) else f"PHASE_{phase}"
-
-
-def node_phase_name(phase: int | str) -> str:
-    """``NodeExecution.Phase`` number (or name) -> name."""
-    if isinstance(phase, str):
-        return phase
-    return NODE_PHASES[phase] if 0 <= phase < len(NODE_PHASES) else f"PHASE_{phase}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +33,7 @@ class ExecutionStatus:
 
     @property
     def terminal(self) -> bool:
-        return self.phase in TERMINAL_PHASES
+        return self.phase in WORKFLOW_TERMINAL
 
     @property
     def succeeded(self) -> bool:
@@ -73,7 +55,7 @@ def status_from_closure(name: str, closure: Any) -> ExecutionStatus:
     updated = closure.updated_at.seconds + closure.updated_at.nanos / 1e9
     return ExecutionStatus(
         name=name,
-        phase=phase_name(int(closure.phase)),
+        phase=workflow_phase_name(int(closure.phase)),
         error_kind=error_kind,
         error_code=error_code,
         error_message=error_message,

@@ -1,5 +1,5 @@
 """A real ``airflow standalone`` (scheduler, dag-processor, triggerer, API server, LocalExecutor) on loopback ports
-28080/28793/28794, with the DAGs of ``dags/`` and the session sandbox as its Flyte.
+28080/28793/28794 (``FLYTE_TEST_AIRFLOW_PORT`` moves the API port; the log ports follow it), with the DAGs of ``dags/`` and the session sandbox as its Flyte.
 
 It runs in its own session (``setsid``) and is stopped by terminating every child process individually (SIGKILL
 after a grace period): ``airflow standalone`` does not reliably stop its children on a signal.
@@ -26,7 +26,8 @@ import pytest
 
 from tests.airflow.conftest import conn_uri
 
-API_PORT, WORKER_LOG_PORT, TRIGGER_LOG_PORT = 28080, 28793, 28794
+API_PORT = int(os.environ.get("FLYTE_TEST_AIRFLOW_PORT", "28080"))
+WORKER_LOG_PORT, TRIGGER_LOG_PORT = API_PORT + 713, API_PORT + 714
 DAGS = Path(__file__).parent / "dags"
 STARTUP_TIMEOUT = 240
 

@@ -114,6 +114,28 @@ def _bool(conn_id: str, name: str, value: Any) -> bool:
     raise _err(conn_id, f"extra {name!r} must be true or false, got {value!r}")
 
 
+def parse_extra(conn_id: str, extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The connection's Extra as a dict: raw JSON text is parsed here (Airflow's ``extra_dejson`` drops invalid
+    JSON silently, which would turn TLS on and lose the project/domain), and anything but a JSON object is refused."""
+    if extra is None:
+        return {}
+    if isinstance(extra, str):
+        if not extra.strip():
+            return {}
+        try:
+            extra = json.loads(extra)
+        except ValueError as exc:
+            raise _err(
+                conn_id, f"Extra is not valid JSON ({exc}); write a JSON object such as {{\"insecure\": true}}"
+            ) from None
+    if not isinstance(extra, Mapping):
+        raise _err(
+            conn_id,
+            f"Extra must be a JSON object of extra names to values, got a {type(extra).__name__}: {extra!r}",
+        )
+    return dict(extra)
+
+
 def _normalize_extras(conn_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     prefix = f"extra__{CONN_TYPE}__"
@@ -201,12 +223,12 @@ def parse_connection(
     schema: str | None = None,
     login: str | None = None,
     password: str | None = None,
-    extra: Mapping[str, Any] | None = None,
+    extra: str | Mapping[str, Any] | None = None,
 ) -> FlyteConnectionSettings:
     """Validate the fields of an Airflow connection and return the client settings."""
     if conn_type and conn_type.replace("-", "_").lower() != CONN_TYPE:
         raise _err(conn_id, f"has connection type {conn_type!r}; set it to {CONN_TYPE!r}")
-    extras = _normalize_extras(conn_id, extra or {})
+    extras = _normalize_extras(conn_id, parse_extra(conn_id, extra))
     host = _clean(host)
     if not host:
         raise _err(conn_id, "Host is empty; set it to the FlyteAdmin address, e.g. flyte.example.com (port in Port)")

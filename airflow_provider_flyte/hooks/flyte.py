@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flyte._compat import BaseHook, get_async_connection, get_async_extra
+from airflow_provider_flyte._compat import (
+    AirflowNotFoundException,
+    BaseHook,
+    get_async_connection,
+    get_async_extra,
+)
 from airflow_provider_flyte.get_provider_info import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_flyte.hooks.connection import (
     FlyteConnectionError,
@@ -24,7 +29,9 @@ DEFAULT_CONN_ID = "flyte_default"
 
 
 def settings_from_connection(conn: Any, extra: dict[str, Any] | None = None) -> FlyteConnectionSettings:
-    """Validate an Airflow ``Connection`` (``extra`` given when already read asynchronously)."""
+    """Validate an Airflow ``Connection`` (``extra`` given when already read asynchronously). The raw Extra text
+    is parsed when the connection has it, so that invalid JSON or a non-object is reported, not dropped."""
+    raw = getattr(conn, "extra", None)
     return parse_connection(
         conn.conn_id,
         conn_type=conn.conn_type,
@@ -33,8 +40,23 @@ def settings_from_connection(conn: Any, extra: dict[str, Any] | None = None) -> 
         schema=conn.schema,
         login=conn.login,
         password=conn.password,
-        extra=conn.extra_dejson if extra is None else extra,
+        extra=raw if isinstance(raw, str) else (conn.extra_dejson if extra is None else extra),
     )
+
+
+def _missing(conn_id: str) -> FlyteConnectionError:
+    return FlyteConnectionError(
+        f"Flyte connection {conn_id!r} does not exist: create it (Admin > Connections, or the environment variable "
+        f"AIRFLOW_CONN_{conn_id.upper()}) or pass the right flyte_conn_id"
+    )
+
+
+def _get_connection(conn_id: str) -> Any:
+    """The Airflow connection; a missing one is a :class:`FlyteConnectionError` (a mistake retries cannot fix)."""
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise _missing(conn_id) from None
 
 
 def client_config(settings: FlyteConnectionSettings) -> Config:
@@ -128,7 +150,7 @@ class FlyteHook(BaseHook):  # type: ignore[misc]
     def get_settings(self) -> FlyteConnectionSettings:
         """The validated connection (read once per hook)."""
         if self._settings is None:
-            self._settings = settings_from_connection(self.get_connection(self.flyte_conn_id))
+            self._settings = settings_from_connection(_get_connection(self.flyte_conn_id))
         return self._settings
 
     def get_client_config(self) -> Config:
@@ -182,9 +204,13 @@ class FlyteAsyncHook:
 
     async def get_settings(self) -> FlyteConnectionSettings:
         """The validated connection, read asynchronously."""
-        conn = await get_async_connection(self.flyte_conn_id)
-        extra = await get_async_extra(conn)
-        return settings_from_connection(conn, extra)
+        try:
+            conn = await get_async_connection(self.flyte_conn_id)
+        except AirflowNotFoundException:
+            raise _missing(self.flyte_conn_id) from None
+        if isinstance(getattr(conn, "extra", None), str):
+            return settings_from_connection(conn)
+        return settings_from_connection(conn, await get_async_extra(conn))
 
     async def get_remote(self) -> AsyncFlyteRemote:
         """A new asyncio client (the caller closes it with ``await remote.close()``)."""

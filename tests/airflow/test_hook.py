@@ -119,3 +119,52 @@ async def test_async_hook_reads_the_connection_and_talks_to_flyte(sandbox: Any, 
         assert isinstance(await remote.list_executions("flytesnacks", "development", limit=1), list)
     finally:
         await remote.close()
+
+
+# -- hardening (issue 10, item 5): Extra that is not a JSON object, invalid JSON, a missing connection ------------
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('["insecure", true]', "must be a JSON object"),
+        ('"insecure"', "must be a JSON object"),
+        ('{"insecure": true, "project": "p"', "Extra is not valid JSON"),
+    ],
+)
+def test_extra_that_is_not_a_json_object_is_a_connection_error(env_conn: Any, extra: str, expected: str) -> None:
+    import json
+
+    from airflow_provider_flyte.hooks.connection import FlyteConnectionError
+
+    conn_id = env_conn(
+        "flyte_bad_extra", json.dumps({"conn_type": "flyte", "host": "127.0.0.1", "port": 30080, "extra": extra})
+    )
+    with pytest.raises(FlyteConnectionError, match=expected) as info:
+        FlyteHook(conn_id).get_settings()
+    assert "flyte_bad_extra" in str(info.value)
+
+
+def test_extra_errors_reach_the_async_hook_too(env_conn: Any) -> None:
+    import asyncio
+    import json
+
+    from airflow_provider_flyte.hooks.connection import FlyteConnectionError
+
+    conn_id = env_conn("flyte_bad_extra_async", json.dumps({"conn_type": "flyte", "host": "h", "extra": "[1, 2]"}))
+    with pytest.raises(FlyteConnectionError, match="must be a JSON object"):
+        asyncio.run(FlyteAsyncHook(conn_id).get_settings())
+
+
+def test_a_missing_connection_fails_the_task_without_retries(flyte_conn: str) -> None:
+    from datetime import datetime
+
+    from airflow_provider_flyte._compat import AirflowFailException
+    from airflow_provider_flyte.operators.flyte import FlyteExecuteOperator
+
+    op = FlyteExecuteOperator(task_id="t", launch_plan="any.lp", flyte_conn_id="no_such_flyte_connection")
+
+    class _TI:
+        dag_id, run_id, task_id, map_index, try_number = "d", "r", "t", -1, 1
+        start_date = datetime.now()
+
+    with pytest.raises(AirflowFailException, match=r"no_such_flyte_connection.* does not exist"):
+        op.execute({"ti": _TI()})

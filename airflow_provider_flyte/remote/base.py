@@ -339,6 +339,10 @@ class RemoteBase:
         (``request_options`` are :func:`~.ops.executions.build_execution_request`'s options)."""
         from airflow_provider_flyte.remote.ops.inputs import convert_inputs
 
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise FlyteInvalidInputError(
+                f"inputs must be a dict of input name to value, got a {type(inputs).__name__}: {inputs!r}"
+            )
         name = _names.resolve_execution_name(execution_name, execution_name_prefix)
         p, d = self._pd(project, domain)
 
@@ -587,8 +591,9 @@ class RemoteBase:
         sync_nodes: bool = True,
     ) -> Op[FlyteWorkflowExecution]:
         """Poll until the execution is done (then sync its nodes if ``sync_nodes``); raise
-        :class:`FlyteTimeoutError` after ``timeout``. Polls start at 20 ms and grow to 5 s unless
-        ``poll_interval`` is given."""
+        :class:`FlyteTimeoutError` after ``timeout``. Polls start at 50 ms and double up to 5 s unless
+        ``poll_interval`` is given. A poll that fails transiently is repeated; the execution's phase decides the
+        outcome (a failed node sync is logged and raised by ``node_executions``); errors carry ``execution_id``."""
         execution._remote = execution._remote or self
         done = yield from waiting.wait(execution, timeout, poll_interval, sync_nodes)
         return done

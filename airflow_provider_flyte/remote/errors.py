@@ -15,6 +15,10 @@ class FlyteError(Exception):
 
     #: gRPC status code name (e.g. ``"NOT_FOUND"``) when the error came from the server, else ``None``.
     grpc_code: str | None = None
+    #: the ``WorkflowExecutionIdentifier`` (project, domain, name) of the execution the failed call created or
+    #: waited for: set on every error raised once an execution may exist, so a caller can attach to it instead of
+    #: creating a duplicate
+    execution_id: Any = None
 
     def __init__(self, message: str, *, grpc_code: str | None = None, details: Any = None) -> None:
         super().__init__(message)

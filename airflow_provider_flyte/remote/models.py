@@ -15,7 +15,7 @@ from flyteidl.admin import execution_pb2 as admin_execution_pb2
 from flyteidl.core import execution_pb2, literals_pb2
 
 from airflow_provider_flyte.remote import phases
-from airflow_provider_flyte.remote.errors import FlyteAssertionError, FlyteExecutionFailedError
+from airflow_provider_flyte.remote.errors import FlyteAssertionError, FlyteError, FlyteExecutionFailedError
 from airflow_provider_flyte.remote.phases import node_phase_name, workflow_phase_name
 
 _WF = execution_pb2.WorkflowExecution
@@ -511,6 +511,8 @@ class FlyteWorkflowExecution(_HasData):
         self._output_variables = output_variables
         self._input_variables = input_variables
         self._node_executions: dict[str, FlyteNodeExecution] | None = None
+        #: why the last node sync failed (raised by ``node_executions``); None once a node sync succeeded
+        self._node_sync_error: FlyteError | None = None
         #: inputs and (when done) outputs have been loaded
         self._data_complete = False
 
@@ -540,7 +542,10 @@ class FlyteWorkflowExecution(_HasData):
 
     @property
     def node_executions(self) -> dict[str, FlyteNodeExecution]:
-        """Node id -> node execution (top level; start/end nodes left out). Filled by ``sync(sync_nodes=True)``."""
+        """Node id -> node execution (top level; start/end nodes left out). Filled by ``sync(sync_nodes=True)``;
+        raises the error of a failed node sync (the execution's own phase and outputs are still valid)."""
+        if self._node_sync_error is not None:
+            raise self._node_sync_error
         return dict(self._node_executions or {})
 
     @property

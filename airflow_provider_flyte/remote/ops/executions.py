@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from airflow_provider_flyte.remote.errors import FlyteEntityAlreadyExistsError, FlyteEntityNotFoundError
+from airflow_provider_flyte.remote.errors import (
+    FlyteEntityAlreadyExistsError,
+    FlyteEntityNotFoundError,
+    FlyteError,
+)
 from airflow_provider_flyte.remote.models import (
     FlyteLaunchPlan,
     FlyteNodeExecution,
@@ -22,6 +26,7 @@ from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, EntityCache,
 from airflow_provider_flyte.remote.ops.lists import PAGE_SIZE, join_filters, list_all, sort_by, value_in
 
 START_NODE, END_NODE = "start-node", "end-node"
+T = TypeVar("T")
 
 
 def execution_id(project: str, domain: str, name: str) -> Any:
@@ -29,6 +34,21 @@ def execution_id(project: str, domain: str, name: str) -> Any:
     from flyteidl.core import identifier_pb2
 
     return identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name)
+
+
+def tag_execution_errors(op: Op[T], exec_id: Any) -> Op[T]:
+    """Run ``op``; a :class:`FlyteError` it raises gets ``execution_id`` (and the id in its message) unless it
+    has one already. Used for everything from the creation of an execution on: whoever catches the error knows
+    which execution may exist, and attaches to it instead of creating a duplicate."""
+    try:
+        result = yield from op
+    except FlyteError as exc:
+        if exc.execution_id is None:
+            exc.execution_id = exec_id
+            exc.message = f"{exc.message} [execution {exec_id.project}:{exec_id.domain}:{exec_id.name}]"
+            exc.args = (exc.message, *exc.args[1:])
+        raise
+    return result
 
 
 # ------------------------------------------------------------------------------------------------- create
@@ -142,9 +162,11 @@ def execute(
     )
     target = yield from launch_target(resolved, cache)
     request = yield Local(lambda: make_request(target))
-    exec_id, existed = yield from create_execution(request)
+    exec_id, existed = yield from tag_execution_errors(
+        create_execution(request), execution_id(request.project, request.domain, request.name)
+    )
     if existed:
-        proto = yield from get_execution(exec_id)
+        proto = yield from tag_execution_errors(get_execution(exec_id), exec_id)
         return proto, target
     return local_execution(request, exec_id), target
 
@@ -156,8 +178,9 @@ def relaunch(old_id: Any, name: str, overwrite_cache: bool | None) -> Op[Any]:
     request = execution_pb2.ExecutionRelaunchRequest(
         id=old_id, name=name, overwrite_cache=bool(overwrite_cache)
     )
-    exec_id, _ = yield from create_execution(request, "RelaunchExecution")
-    proto = yield from get_execution(exec_id)
+    new_id = execution_id(old_id.project, old_id.domain, name)
+    exec_id, _ = yield from tag_execution_errors(create_execution(request, "RelaunchExecution"), new_id)
+    proto = yield from tag_execution_errors(get_execution(exec_id), exec_id)
     return proto
 
 
@@ -248,6 +271,7 @@ def sync_node_tree(execution: FlyteWorkflowExecution) -> Op[FlyteWorkflowExecuti
     execution._node_executions = yield from _sync_nodes(
         execution, execution.proto.id, "", execution._node_executions or {}
     )
+    execution._node_sync_error = None
     return execution
 
 

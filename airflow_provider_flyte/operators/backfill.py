@@ -108,6 +108,7 @@ class FlyteBackfillOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc
 
     def execute(self, context: Any) -> Any:
         """Launch (or attach to) the backfill execution, then wait unless ``wait_for_completion`` is off."""
+        self.begin_try()
         with flyte_errors(f"Flyte backfill task {self.task_id}: invalid arguments"):
             if not isinstance(self.launch_plan, str) or not self.launch_plan.strip():
                 raise ValueError(f"launch_plan must be a non-empty launch plan name, got {self.launch_plan!r}")

@@ -276,6 +276,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
 
     def execute(self, context: Any) -> Any:
         """Start (or attach to) the execution, then wait for it unless ``wait_for_completion`` is off."""
+        self.begin_try()
         with flyte_errors(f"Flyte task {self.task_id}: invalid arguments"):
             kind, entity_name, version, local = self._entity()
             inputs = self._inputs()

@@ -88,6 +88,7 @@ class FlyteSignalOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
 
     def execute(self, context: Any) -> Any:
         """Signal now if the gate is reached; else wait for it (if asked) or fail."""
+        self.begin_try()
         with flyte_errors(f"Flyte signal task {self.task_id}"):
             project, domain, name, signal_id = self._target()
             remote = self.hook.get_remote()

@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow_provider_flyte._compat import AirflowException, AirflowFailException
 from airflow_provider_flyte.hooks.flyte import FlyteHook
-from airflow_provider_flyte.links.flyte import XCOM_EXECUTION_URL
+from airflow_provider_flyte.links.flyte import PUSHED_URL_ATTR, XCOM_EXECUTION_URL
 from airflow_provider_flyte.triggers.progress import Progress, failing_node
 from airflow_provider_flyte.triggers.status import (
     ERROR,
@@ -42,6 +42,19 @@ class FlyteExecutionTimeout(AirflowException):  # type: ignore[misc]
 
 class FlyteExecutionFailed(AirflowException):  # type: ignore[misc]
     """The execution ended FAILED, ABORTED or TIMED_OUT."""
+
+
+#: TerminateExecution attempts on a deadline or a kill (the status is read again before each one)
+TERMINATE_ATTEMPTS = 5
+#: the blocking wait's first status check comes after this many seconds (or poll_interval if shorter); the pause
+#: then doubles up to poll_interval, so a short execution does not hold a worker slot for a whole poll_interval
+FIRST_CHECK_SECONDS = 1.0
+#: status checks of the blocking wait that may fail in a row (after the client's own retries) before it gives up
+MAX_FAILED_CHECKS = 5
+
+
+class FlyteTerminateError(AirflowException):  # type: ignore[misc]
+    """Terminating the execution failed: it may still be running."""
 
 
 @contextlib.contextmanager
@@ -118,11 +131,16 @@ class ExecutionWaiter:
             candidates.append(base + self.execution_timeout.total_seconds())
         return min(candidates) if candidates else None
 
-    @staticmethod
-    def _push(context: Any, name: str, url: str | None) -> None:
+    def begin_try(self) -> None:
+        """Called first by ``execute``: this try has pushed no console URL yet, so the links the worker builds
+        after a try that fails early read none from XCom (which would log "XCom not found")."""
+        setattr(self, PUSHED_URL_ATTR, "")
+
+    def _push(self, context: Any, name: str, url: str | None) -> None:
         ti = context["ti"]
         ti.xcom_push(key=XCOM_EXECUTION_NAME, value=name)
         ti.xcom_push(key=XCOM_EXECUTION_URL, value=url or "")
+        setattr(self, PUSHED_URL_ATTR, url or "")
 
     # ------------------------------------------------------------------ waiting
     def wait_for_execution(self, context: Any, project: str, domain: str, execution: Any) -> Any:
@@ -159,8 +177,12 @@ class ExecutionWaiter:
     def _poll(
         self, remote: Any, project: str, domain: str, execution: Any, url: str | None, deadline: float | None
     ) -> dict[str, Any]:
+        from airflow_provider_flyte.remote.errors import FlyteSystemUnavailableError, FlyteTimeoutError
+
         label = f"{project}/{domain}/{execution.id.name}"
         progress = Progress(label)
+        interval = min(FIRST_CHECK_SECONDS, self.poll_interval)
+        failed = 0
         while True:
             status = status_of(execution)
             for line in progress.execution(status.phase):
@@ -182,9 +204,17 @@ class ExecutionWaiter:
                     "url": url,
                     "message": f"Flyte execution {label} did not finish within the timeout",
                 }
-            pause = self.poll_interval if deadline is None else max(0.0, min(self.poll_interval, deadline - time.time()))
+            pause = interval if deadline is None else max(0.0, min(interval, deadline - time.time()))
             time.sleep(pause)
-            execution = remote.fetch_execution(project, domain, execution.id.name)
+            interval = min(interval * 2, self.poll_interval)
+            try:
+                execution = remote.fetch_execution(project, domain, execution.id.name)
+                failed = 0
+            except (FlyteSystemUnavailableError, FlyteTimeoutError) as exc:  # check again at the next poll
+                failed += 1
+                if failed >= MAX_FAILED_CHECKS:
+                    raise
+                self.log.warning("status check of %s failed (%s); checking again", label, exc)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Resume after the trigger fired: succeed with the outputs or fail with the Flyte error."""
@@ -200,8 +230,13 @@ class ExecutionWaiter:
             return self.on_execution_success(context, project, domain, name)
         if status == TIMEOUT:
             cause = payload.get("message") or f"Flyte execution {name} did not finish before the deadline"
-            outcome = "it was terminated" if self._terminate(project, domain, name, cause) else "it was left running"
-            raise FlyteExecutionTimeout(f"{cause}; {outcome} ({payload.get('url') or name})")
+            where = payload.get("url") or f"{project}/{domain}/{name}"
+            try:
+                terminated = self._terminate(project, domain, name, cause)
+            except FlyteTerminateError as exc:
+                raise FlyteExecutionTimeout(f"{cause}; {exc}") from exc
+            outcome = "it was terminated" if terminated else "it had already ended"
+            raise FlyteExecutionTimeout(f"{cause}; {outcome} ({where})")
         if status == FAILED:
             self._execution_ref = None
             raise FlyteExecutionFailed(failure_message(payload, self._failing_node(project, domain, name)))
@@ -217,19 +252,48 @@ class ExecutionWaiter:
             return None
 
     def _terminate(self, project: str, domain: str, name: str, cause: str) -> bool:
-        """Terminate the execution unless it already ended; True if it was terminated."""
-        from airflow_provider_flyte.remote.errors import FlyteFailedPreconditionError
+        """Terminate the execution unless it already ended; True if this call terminated it.
 
-        remote = self.hook.get_remote()
-        try:
-            execution = remote.fetch_execution(project, domain, name)
-            if status_of(execution).terminal:
-                return False
-            self.log.info("Terminating Flyte execution %s/%s/%s: %s", project, domain, name, cause)
-            remote.terminate(execution, cause)
-            return True
-        except FlyteFailedPreconditionError:
-            return False  # it ended in the meantime
+        Transient failures are retried (:data:`TERMINATE_ATTEMPTS`, with backoff); before each attempt the status
+        is read again, so an attempt whose answer was lost is never repeated on an execution that is already
+        aborting or ended. Raises :class:`FlyteTerminateError` (naming the execution, which may still run) when it
+        cannot be terminated.
+        """
+        from airflow_provider_flyte.remote.errors import (
+            FlyteError,
+            FlyteFailedPreconditionError,
+            FlyteSystemUnavailableError,
+            FlyteTimeoutError,
+        )
+
+        label = f"{project}/{domain}/{name}"
+        sent = False
+        for attempt in range(TERMINATE_ATTEMPTS):
+            try:
+                remote = self.hook.get_remote()
+                status = status_of(remote.fetch_execution(project, domain, name))
+                if status.terminal or status.phase == "ABORTING":
+                    return sent or status.phase == "ABORTING"
+                self.log.info("Terminating Flyte execution %s: %s", label, cause)
+                sent = True
+                remote.terminate(name, cause, project=project, domain=domain)
+                return True
+            except FlyteFailedPreconditionError:
+                return sent  # it ended in the meantime
+            except (FlyteSystemUnavailableError, FlyteTimeoutError) as exc:
+                if attempt + 1 == TERMINATE_ATTEMPTS:
+                    raise FlyteTerminateError(
+                        f"terminating Flyte execution {label} failed {TERMINATE_ATTEMPTS} times "
+                        f"({type(exc).__name__}: {exc}): it may still be running; terminate it in Flyte"
+                    ) from exc
+                self.log.warning("terminating Flyte execution %s failed (%s); trying again", label, exc)
+                time.sleep(min(0.25 * 2**attempt, 2.0))
+            except FlyteError as exc:
+                raise FlyteTerminateError(
+                    f"terminating Flyte execution {label} failed ({type(exc).__name__}: {exc}): it may still be "
+                    "running; terminate it in Flyte"
+                ) from exc
+        return sent  # pragma: no cover - the loop returns or raises
 
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The task's result for a succeeded execution (overridden by operators that return outputs)."""
@@ -281,6 +345,12 @@ class ExecutionWaiter:
             return found[decision.name]
         if decision.replaces:
             self.log.info("Flyte execution %s of an earlier try failed; starting %s", decision.replaces, decision.name)
+        deadline = self._deadline(context)
+        if self.wait_for_completion and deadline is not None and time.time() >= deadline:
+            raise FlyteExecutionTimeout(
+                f"the deadline (timeout / execution_timeout) passed before Flyte execution {decision.name} was "
+                "started; nothing was started"
+            )
         execution = create(decision.name)
         self._execution_ref = (project, domain, execution.id.name)
         return execution
@@ -298,4 +368,5 @@ class ExecutionWaiter:
                 self._push(context, execution.id.name, url)
                 self._execution_ref = None
                 return execution.id.name
+        with flyte_errors(f"waiting for Flyte execution {project}/{domain}/{execution.id.name}"):
             return self.wait_for_execution(context, project, domain, execution)

@@ -56,6 +56,7 @@ class FlyteExecutionSensor(ExecutionWaiter, BaseSensorOperator):  # type: ignore
 
     def execute(self, context: Any) -> Any:
         """Deferrable: check once, then defer; otherwise the normal sensor loop around :meth:`poke`."""
+        self.begin_try()
         if not self.deferrable:
             return super().execute(context)
         with flyte_errors(f"Flyte sensor {self.task_id}"):

@@ -23,6 +23,9 @@ from airflow_provider_flyte.triggers.status import ERROR, FAILED, SUCCESS, TIMEO
 
 #: node listings (one RPC each) a poller grants per round to triggers logging node progress
 NODE_PROGRESS_BUDGET = 4
+#: a trigger's first status check comes within this many seconds (or poll_interval if shorter), then every
+#: poll_interval: a short execution does not wait a whole poll_interval to be seen
+FIRST_CHECK_SECONDS = 1.0
 
 
 def _base_payload(status: str, name: str, project: str, domain: str, url: str | None, message: str) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class _FlyteTriggerBase(BaseTrigger):  # type: ignore[misc]
         self.terminate_on_kill = bool(terminate_on_kill)
         #: set once the final event is yielded: on_kill must never act after that
         self._finished = False
+        self._checked = False
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -101,7 +105,9 @@ class _FlyteTriggerBase(BaseTrigger):  # type: ignore[misc]
 
     async def _next_status(self, poller: ExecutionPoller) -> Any:
         """The next status, or None when the deadline passed first."""
-        fut = poller.next_status(self.execution_name, self.poll_interval)
+        soon = None if self._checked else min(FIRST_CHECK_SECONDS, self.poll_interval)
+        self._checked = True
+        fut = poller.next_status(self.execution_name, self.poll_interval, soon=soon)
         remaining = self._remaining()
         if remaining is None:
             return await fut

@@ -52,12 +52,25 @@ class ExecutionPoller:
         self._budget_used = 0
         #: calls in flight on the client outside the poller's own rounds (they keep it open)
         self._borrowers = 0
+        #: loop time by which a waiter asked for a round sooner than the interval (see ``next_status(soon=)``)
+        self._soonest: float | None = None
+        self._wake = asyncio.Event()
 
-    def next_status(self, name: str, interval: float | None = None) -> asyncio.Future[ExecutionStatus]:
-        """A future resolved with ``name``'s status at the poller's next round."""
+    def next_status(
+        self, name: str, interval: float | None = None, soon: float | None = None
+    ) -> asyncio.Future[ExecutionStatus]:
+        """A future resolved with ``name``'s status at the poller's next round; ``soon``: that round comes within
+        ``soon`` seconds (a trigger's first check, shortly after the execution was created; the round polls every
+        waiting name at once, and the interval is unchanged)."""
         if interval is not None and interval < self.interval:
             self.interval = interval
-        fut: asyncio.Future[ExecutionStatus] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if soon is not None and soon < self.interval:
+            due = loop.time() + soon
+            if self._soonest is None or due < self._soonest:
+                self._soonest = due
+                self._wake.set()
+        fut: asyncio.Future[ExecutionStatus] = loop.create_future()
         self._waiters.setdefault(name, []).append(fut)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"flyte-poller-{self.key}")
@@ -92,7 +105,7 @@ class ExecutionPoller:
     async def _run(self) -> None:
         try:
             while True:
-                await asyncio.sleep(self.interval)
+                await self._pause()
                 self._prune()
                 if not self._waiters:
                     if self._borrowers:
@@ -110,6 +123,16 @@ class ExecutionPoller:
                 self._task = asyncio.get_running_loop().create_task(self._run(), name=f"flyte-poller-{self.key}")
             elif self.on_empty is not None:
                 self.on_empty(self)
+
+    async def _pause(self) -> None:
+        """Sleep one interval, or less when a waiter asked for a round sooner."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.interval
+        while (remaining := min(end, self._soonest or end) - loop.time()) > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), remaining)
+        self._soonest = None
 
     def _prune(self) -> None:
         for name in list(self._waiters):

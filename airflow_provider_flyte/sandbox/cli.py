@@ -127,7 +127,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--ready-file", type=Path, help="write a JSON description (ports, URLs) here once serving")
     p.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+
+    limits = p.add_argument_group("HTTP endpoint limits")
+    limits.add_argument(
+        "--http-max-body",
+        type=_size,
+        default=SandboxConfig.http_max_body_bytes,
+        metavar="SIZE",
+        help="largest upload body, bytes or with a K/M/G suffix (default: 1G)",
+    )
+    limits.add_argument(
+        "--http-read-timeout",
+        type=float,
+        default=SandboxConfig.http_read_timeout,
+        metavar="SECONDS",
+        help="idle limit of a connection, and the base time of a request (+1 s per 64 KiB) (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--http-max-connections",
+        type=int,
+        default=SandboxConfig.http_max_connections,
+        help="concurrent HTTP connections at most; more get 503 (default: %(default)s)",
+    )
     return p
+
+
+def _size(text: str) -> int:
+    """Bytes from ``"1048576"``, ``"512K"``, ``"100M"`` or ``"1G"`` (binary units)."""
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = units.get(raw[-1:], 1)
+    try:
+        value = int(float(raw[:-1] if raw[-1:] in units else raw) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; use bytes or a K/M/G suffix, e.g. 512M") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size must be >= 0, got {text!r}")
+    return value
 
 
 def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> SandboxConfig:
@@ -163,6 +199,9 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
         max_task_processes=args.max_task_processes,
         tls_cert_file=args.tls_cert.expanduser().resolve() if args.tls_cert else None,
         tls_key_file=args.tls_key.expanduser().resolve() if args.tls_key else None,
+        http_max_body_bytes=args.http_max_body,
+        http_read_timeout=args.http_read_timeout,
+        http_max_connections=args.http_max_connections,
     )
 
 
@@ -212,6 +251,14 @@ def config_to_argv(config: SandboxConfig) -> list[str]:
         argv += ["--fault-seed", str(faults.seed)]
     for method in sorted(faults.exempt_methods):
         argv += ["--fault-exempt", method]
+    argv += [
+        "--http-max-body",
+        str(config.http_max_body_bytes),
+        "--http-read-timeout",
+        repr(config.http_read_timeout),
+        "--http-max-connections",
+        str(config.http_max_connections),
+    ]
     return argv
 
 

@@ -55,6 +55,13 @@ class SandboxConfig:
     #: TLS: PEM server certificate chain and key; when set, gRPC and HTTP are served over TLS
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    # -- HTTP endpoint limits (issue 10: hostile clients) --
+    #: largest request body the HTTP endpoint accepts (uploads through signed URLs), bytes; bodies stream to disk
+    http_max_body_bytes: int = 1024 * 1024 * 1024
+    #: seconds a connection may stay idle, and the base time a request gets (plus 1 s per 64 KiB transferred)
+    http_read_timeout: float = 30.0
+    #: concurrent HTTP connections at most; more are refused (503) at once
+    http_max_connections: int = 64
 
     def __post_init__(self) -> None:
         # accept plain strings for the paths (``run_sandbox(data_dir="/tmp/x")``)

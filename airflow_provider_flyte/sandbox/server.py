@@ -57,7 +57,7 @@ from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.dataproxy import DataProxyServicer, UrlSigner
 from airflow_provider_flyte.sandbox.errors import SandboxError
 from airflow_provider_flyte.sandbox.faults import FaultInjector
-from airflow_provider_flyte.sandbox.http import SandboxHttpServer
+from airflow_provider_flyte.sandbox.http import HttpLimits, SandboxHttpServer
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +283,11 @@ class Sandbox:
                 "FLYTE_SANDBOX_CLIENT_SECRET (AuthSettings.client_secret)"
             )
         tls = _read_tls(config)
+        limits = HttpLimits(
+            max_body_bytes=config.http_max_body_bytes,
+            read_timeout=config.http_read_timeout,
+            max_connections=config.http_max_connections,
+        )
         guards: list[RpcGuard] = []
         if _faults_enabled(config):
             guards.append(FaultInjector(config.faults))
@@ -306,6 +311,7 @@ class Sandbox:
                 tokens=self.tokens,
                 auth=config.auth,
                 ssl_context=ssl_context,
+                limits=limits,
             )
             http.start()
             self._http_endpoint = signer.base_url = http.base_url

@@ -1,7 +1,8 @@
 """The sandbox's gRPC server: one ``grpc.aio`` server serving flyteadmin's five services.
 
 Every RPC goes through one wrapper (:func:`_wrap_method`) that applies the guards (fault injection, then
-authentication) and maps errors the way flyteadmin does:
+authentication), decodes the request (undecodable or over-deep bytes -> ``INVALID_ARGUMENT``, no traceback) and
+maps errors the way flyteadmin does:
 
 * :class:`~airflow_provider_flyte.sandbox.errors.SandboxError` -> its gRPC code and message (and its
   ``grpc-status-details-bin`` trailing metadata when it carries status details);
@@ -43,6 +44,7 @@ from flyteidl.service import (
     signal_pb2_grpc,
 )
 from google.protobuf import message_factory
+from google.protobuf.message import DecodeError
 
 from airflow_provider_flyte.sandbox.auth import (
     AuthGuard,
@@ -126,22 +128,37 @@ def _is_implemented(servicer: Any, base: type, name: str) -> bool:
     return impl is not None and getattr(impl, "__func__", impl) is not getattr(base, name, None)
 
 
+def _decode(rpc: str, message_class: Any, data: bytes) -> Any:
+    """The request message of ``data``; undecodable or over-deep input is INVALID_ARGUMENT (never gRPC's UNKNOWN,
+    which flytekit takes for an authentication failure), reported without a traceback."""
+    try:
+        return message_class.FromString(data)
+    except (DecodeError, RecursionError, ValueError) as exc:
+        raise SandboxError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{rpc}: the request is not a valid {message_class.DESCRIPTOR.full_name} message "
+            f"({type(exc).__name__}: {exc or 'undecodable'}); send a serialized protobuf message of that type",
+        ) from None
+
+
 def _wrap_method(
     rpc: str,
     impl: Callable[[Any, Any], Any] | None,
     guards: Sequence[RpcGuard],
+    message_class: Any,
 ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
-    """The single place where an RPC's guards run and its errors become gRPC statuses."""
+    """The single place where an RPC's request is decoded, its guards run and its errors become gRPC statuses."""
     method = rpc.rsplit("/", 1)[-1]
     is_async = impl is not None and inspect.iscoroutinefunction(impl)
 
-    async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def handler(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         failure: SandboxError
         try:
             for guard in guards:
                 await guard.check(method, context)
             if impl is None:
                 raise NotImplementedError
+            request = _decode(rpc, message_class, raw)
             # servicers see the authenticated principal as x-sandbox-principal metadata (see auth.PrincipalContext)
             servicer_context = PrincipalContext(context, current_principal())
             response = await impl(request, servicer_context) if is_async else impl(request, servicer_context)
@@ -179,8 +196,8 @@ def _generic_handler(
         impl = getattr(servicer, m.name) if _is_implemented(servicer, service.base, m.name) else None
         applicable = [g for g in guards if g.applies(name, m.name)]
         handlers[m.name] = grpc.unary_unary_rpc_method_handler(
-            _wrap_method(rpc, impl, applicable),
-            request_deserializer=_message_class(m.input_type).FromString,
+            _wrap_method(rpc, impl, applicable, _message_class(m.input_type)),
+            request_deserializer=None,  # raw bytes: decoded in the handler, where a failure gets a proper status
             response_serializer=_message_class(m.output_type).SerializeToString,
         )
     return grpc.method_handlers_generic_handler(service.descriptor.full_name, handlers)

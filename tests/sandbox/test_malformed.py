@@ -509,3 +509,34 @@ def test_long_messages_are_cut_in_the_status_details_too() -> None:
     assert status.details[0].Unpack(workflow_pb2.CreateWorkflowFailureReason())
     short = SandboxError(INVALID, "short")
     assert short.bounded() is short
+
+
+# -- undecodable or over-deep requests (issue 10, item 6): INVALID_ARGUMENT, no traceback, never UNKNOWN ---------
+def _deep_create_request(depth: int) -> bytes:
+    from flyteidl.core import literals_pb2
+
+    literal = literals_pb2.Literal()
+    inner = literal
+    for _ in range(depth):
+        inner = inner.collection.literals.add()
+    inner.scalar.primitive.integer = 1
+    request = execution_pb2.ExecutionCreateRequest(project=P, domain=D, name="deep")
+    request.inputs.literals["x"].CopyFrom(literal)
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("payload", "what"),
+    [(b"\xff\xff\xff\xff", "garbage"), (b"\x0a\xff\xff\xff\x0f", "truncated"), (None, "over-deep")],
+)
+def test_undecodable_requests_are_invalid_argument(
+    channel: grpc.Channel, caplog: pytest.LogCaptureFixture, payload: bytes | None, what: str
+) -> None:
+    data = payload if payload is not None else _deep_create_request(200)
+    call = channel.unary_unary("/flyteidl.service.AdminService/CreateExecution")
+    with pytest.raises(grpc.RpcError) as err:
+        call(data, timeout=10)
+    assert err.value.code() == INVALID, (what, err.value.code(), err.value.details())
+    assert "not a valid flyteidl.admin.ExecutionCreateRequest message" in (err.value.details() or "")
+    assert "Traceback" not in caplog.text
+    assert admin_pb2_grpc.AdminServiceStub(channel).GetVersion(version_pb2.GetVersionRequest(), timeout=10)

@@ -149,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=SandboxConfig.http_max_connections,
         help="concurrent HTTP connections at most; more get 503 (default: %(default)s)",
     )
+
+    exposure = p.add_argument_group("exposure")
+    exposure.add_argument(
+        "--insecure-public",
+        action="store_true",
+        help="serve on a non-loopback --host without auth (refused otherwise): anyone reaching it can run workflows",
+    )
+    exposure.add_argument(
+        "--inprocess-module",
+        action="append",
+        default=[],
+        dest="inprocess_modules",
+        metavar="PREFIX",
+        help="module prefix whose callables in-process tasks may run, besides the builtins and the modules on "
+        "--pythonpath (repeatable)",
+    )
     return p
 
 
@@ -202,6 +218,8 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
         http_max_body_bytes=args.http_max_body,
         http_read_timeout=args.http_read_timeout,
         http_max_connections=args.http_max_connections,
+        insecure_public=args.insecure_public,
+        inprocess_modules=tuple(args.inprocess_modules),
     )
 
 
@@ -259,6 +277,10 @@ def config_to_argv(config: SandboxConfig) -> list[str]:
         "--http-max-connections",
         str(config.http_max_connections),
     ]
+    if config.insecure_public:
+        argv.append("--insecure-public")
+    for prefix in config.inprocess_modules:
+        argv += ["--inprocess-module", prefix]
     return argv
 
 

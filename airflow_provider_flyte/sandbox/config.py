@@ -62,6 +62,13 @@ class SandboxConfig:
     http_read_timeout: float = 30.0
     #: concurrent HTTP connections at most; more are refused (503) at once
     http_max_connections: int = 64
+    # -- exposure (issue 10) --
+    #: serve on a non-loopback ``host`` without auth anyway (otherwise refused: anyone reaching the port could run
+    #: the in-process callables the allow-list admits)
+    insecure_public: bool = False
+    #: module prefixes whose callables in-process tasks may run, besides the builtins
+    #: (``airflow_provider_flyte.sandbox.inprocess``) and the modules found in ``task_pythonpath`` directories
+    inprocess_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # accept plain strings for the paths (``run_sandbox(data_dir="/tmp/x")``)

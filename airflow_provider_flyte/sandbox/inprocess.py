@@ -1,8 +1,8 @@
 """In-process tasks: a sandbox-only task type whose body is a Python callable run inside the sandbox process.
 
 A task of type ``"sandbox-python"`` (:data:`INPROCESS_TASK_TYPE`) names its callable in
-``TaskTemplate.custom = {"callable": "package.module:function"}``. The engine imports it (from the sandbox
-process's ``sys.path``), converts the inputs to Python guided by the task interface, calls it (``async def``
+``TaskTemplate.custom = {"callable": "package.module:function"}``. The engine checks its module against the
+:class:`CallableAllowList`, imports it (from the sandbox process's ``sys.path``), converts the inputs to Python guided by the task interface, calls it (``async def``
 callables are awaited; plain functions are called inline, or in a worker thread when ``custom["blocking"]`` is
 true) and maps the return value to the outputs: a single output takes the value, several outputs take a tuple
 (in the natural order of the output names: ``o0, o1, ..., o10``, as protobuf maps keep no declaration order)
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flyteidl.core import identifier_pb2, interface_pb2, tasks_pb2, types_pb2
@@ -31,6 +32,7 @@ BUILTINS = "airflow_provider_flyte.sandbox.inprocess"
 __all__ = [
     "BUILTINS",
     "INPROCESS_TASK_TYPE",
+    "CallableAllowList",
     "RetryableError",
     "TaskContext",
     "add",
@@ -141,6 +143,33 @@ def inprocess_task(
         t.metadata.discovery_version = cache_version
     t.custom.update({"callable": callable_path, "blocking": blocking})
     return t
+
+
+class CallableAllowList:
+    """Which modules' callables in-process tasks may run: the builtins of this module, the top-level modules and
+    packages found in the task PYTHONPATH directories (``--pythonpath``), and configured module prefixes
+    (``--inprocess-module``; ``"pkg"`` admits ``pkg`` and ``pkg.*``). Anything else (``os:system`` ...) is refused
+    before it is imported."""
+
+    def __init__(self, prefixes: Sequence[str] = (), pythonpath: Sequence[str] = ()) -> None:
+        self.prefixes = (BUILTINS, *(p.strip().rstrip(".") for p in prefixes if p.strip()))
+        self.pythonpath = tuple(Path(p) for p in pythonpath)
+
+    def allows(self, module: str) -> bool:
+        if any(module == p or module.startswith(p + ".") for p in self.prefixes):
+            return True
+        top = module.split(".", 1)[0]
+        return bool(top) and any((d / top).is_dir() or (d / f"{top}.py").is_file() for d in self.pythonpath)
+
+    def check(self, callable_path: str) -> None:
+        """Raise ``PermissionError`` naming the fix when ``callable_path``'s module is not allowed."""
+        module = callable_path.partition(":")[0]
+        if not self.allows(module):
+            raise PermissionError(
+                f"in-process callable {callable_path!r} is not allowed: module {module!r} is neither a sandbox "
+                "builtin nor on the sandbox's --pythonpath; allow it with --inprocess-module "
+                f"{module.split('.', 1)[0]} (SandboxConfig.inprocess_modules)"
+            )
 
 
 # ------------------------------------------------------------------------------------------ builtins

@@ -21,8 +21,10 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
+import ipaddress
 import logging
 import secrets
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -299,6 +301,7 @@ class Sandbox:
                 "auth is enabled but no client secret is set: pass --auth-client-secret or set "
                 "FLYTE_SANDBOX_CLIENT_SECRET (AuthSettings.client_secret)"
             )
+        check_exposure(config)
         tls = _read_tls(config)
         limits = HttpLimits(
             max_body_bytes=config.http_max_body_bytes,
@@ -380,6 +383,38 @@ class Sandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only reaches this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def check_exposure(config: SandboxConfig) -> None:
+    """Refuse a non-loopback bind without auth (anyone reaching the port could register and run in-process
+    callables), unless ``insecure_public`` says the exposure is intended."""
+    if is_loopback(config.host) or config.auth.enabled:
+        return
+    if not config.insecure_public:
+        raise ValueError(
+            f"refusing to serve on {config.host} without auth: anyone who reaches this address could run "
+            f"workflows and in-process tasks on this machine; enable auth (FLYTE_SANDBOX_CLIENT_SECRET or "
+            "--auth-client-secret), bind to 127.0.0.1, or pass --insecure-public (insecure_public=True) to accept it"
+        )
+    log.warning(
+        "the Flyte sandbox serves on %s WITHOUT auth (--insecure-public): anyone reaching it can run workflows",
+        config.host,
+    )
 
 
 def _faults_enabled(config: SandboxConfig) -> bool:

@@ -209,10 +209,10 @@ async def test_unsupported_task_type_fails_at_once(tmp_path: Path) -> None:
 
 async def test_missing_callable_and_bad_outputs_are_user_errors(tmp_path: Path) -> None:
     h = Harness(tmp_path)
-    missing = task("missing", "no.such.module:fn", {}, {"o0": INT})
+    missing = task("missing", "tests.no_such_module:fn", {}, {"o0": INT})
     wf = specs.workflow_template(wf_id("m"), specs.interface({}, {}), [specs.task_node("n0", missing.id)])
     final, _ = await h.execute(wf, [missing])
-    assert final.error.code == "CallableNotFound" and "no.such.module" in final.error.message
+    assert final.error.code == "CallableNotFound" and "tests.no_such_module" in final.error.message
     bad = task(
         "bad", "tests.sandbox.test_engine_basic:two_outputs", {"x": INT}, {"a": INT, "b": INT, "c": INT}
     )

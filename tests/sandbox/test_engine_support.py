@@ -112,6 +112,7 @@ class Harness:
     """EventSink + SignalSource + ChildLauncher recording everything, around a real Engine."""
 
     def __init__(self, tmp: Path, **config: Any) -> None:
+        config.setdefault("inprocess_modules", ("tests",))  # the tests' own in-process callables
         self.config = SandboxConfig(data_dir=tmp, **config)
         self.blobs = BlobStore(tmp / "blobs")
         self.engine = Engine(self.config, self.blobs, self, self, self)

@@ -53,13 +53,15 @@ def load_callable(path: str) -> Callable[..., Any]:
 class InProcessRunner:
     """The runner of :data:`~airflow_provider_flyte.sandbox.inprocess.INPROCESS_TASK_TYPE` tasks."""
 
-    def __init__(self, blobs: BlobStore) -> None:
+    def __init__(self, blobs: BlobStore, allowed: inprocess.CallableAllowList | None = None) -> None:
         self._blobs = blobs
+        self._allowed = allowed or inprocess.CallableAllowList()
         self._cache: dict[str, Callable[..., Any]] = {}
 
     def _callable(self, path: str) -> Callable[..., Any]:
         fn = self._cache.get(path)
         if fn is None:
+            self._allowed.check(path)  # before the module is imported
             fn = self._cache[path] = load_callable(path)
         return fn
 
@@ -77,6 +79,8 @@ class InProcessRunner:
             fn = self._callable(path)
         except CallableNotFound as exc:
             return TaskResult.failure(USER, "CallableNotFound", str(exc))
+        except PermissionError as exc:
+            return TaskResult.failure(USER, "CallableNotAllowed", str(exc))
 
         in_vars = template.interface.inputs.variables
         ctx = codec_context(self._blobs, request.raw_output_prefix)

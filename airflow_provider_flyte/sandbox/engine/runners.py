@@ -97,8 +97,10 @@ class RunnerRegistry:
     def __init__(self, config: SandboxConfig, blobs: BlobStore) -> None:
         from airflow_provider_flyte.sandbox.engine.flytekit_runner import FlytekitRunner
         from airflow_provider_flyte.sandbox.engine.inprocess_runner import InProcessRunner
+        from airflow_provider_flyte.sandbox.inprocess import CallableAllowList
 
-        self.inprocess = InProcessRunner(blobs)
+        allowed = CallableAllowList(config.inprocess_modules, config.task_pythonpath)
+        self.inprocess = InProcessRunner(blobs, allowed)
         self.flytekit = FlytekitRunner(config, blobs)
 
     def for_template(self, template: tasks_pb2.TaskTemplate) -> TaskRunner:

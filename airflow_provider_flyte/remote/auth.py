@@ -7,7 +7,8 @@ Modes (see :func:`~.config.normalize_auth_mode`):
   refused by the configuration (:func:`~.config.normalize_auth_mode`) with the modes that work unattended.
 * ``client_credentials``: the OAuth2 client-credentials grant against the token endpoint the server advertises
   (``AuthMetadataService``), HTTP Basic ``client_id:quote_plus(secret)`` like flytekit; cached, refreshed shortly
-  before expiry and once when the server answers UNAUTHENTICATED.
+  before expiry and once when the server answers UNAUTHENTICATED. When the token endpoint cannot be reached, the
+  server's auth metadata is discovered again before one more try (a restarted server may have moved it).
 * ``static``: a bearer token / API key from the config.
 * ``external_command``: a program that prints a token; its output is cached until the server rejects it.
 
@@ -163,6 +164,11 @@ class Authenticator:
         """Obtain a new token (blocking)."""
         raise NotImplementedError
 
+    def endpoint_unreachable(self) -> bool:
+        """The token endpoint could not be reached: forget the server's auth config so that it is discovered
+        again (a restarted server may advertise another token endpoint). True if rediscovery can help."""
+        return False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mode={self.mode!r}, header_key={self.server.header_key!r})"
 
@@ -195,6 +201,10 @@ class ClientCredentialsAuthenticator(Authenticator):
     mode = "client_credentials"
     can_refresh = True
     needs_server_config = True
+
+    def endpoint_unreachable(self) -> bool:
+        self.needs_server_config = True
+        return True
 
     def fetch_token(self) -> Token:
         from airflow_provider_flyte.remote.transport import http_request

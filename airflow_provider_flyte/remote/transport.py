@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flyte.remote.config import PlatformConfig
-from airflow_provider_flyte.remote.errors import FlyteError, error_from_status
+from airflow_provider_flyte.remote.errors import FlyteError, FlyteSystemUnavailableError, error_from_status
 from airflow_provider_flyte.remote.retry import Decision, RetryPolicy
 
 if TYPE_CHECKING:
@@ -250,6 +250,17 @@ class SyncTransport:
 
             auth.set_server_config(self.run(discover_auth(), authenticated=False))
 
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        auth = self.policy.auth
+        self._ensure_auth_configured()
+        try:
+            return auth.metadata()
+        except FlyteSystemUnavailableError:
+            if not auth.endpoint_unreachable():
+                raise
+        self._ensure_auth_configured()  # the token endpoint may have moved: discover it again, try once more
+        return auth.metadata()
+
     def invoke(self, call: Call, *, authenticated: bool = True) -> Any:
         """Run one call with deadline, auth metadata, retries and error mapping; return the response."""
         import grpc
@@ -260,8 +271,7 @@ class SyncTransport:
         while True:
             metadata: tuple[tuple[str, str], ...] = ()
             if authenticated:
-                self._ensure_auth_configured()
-                metadata = policy.auth.metadata()
+                metadata = self._metadata()
             policy.stats.record(call.method)
             try:
                 return fn(call.request, timeout=policy.timeout(call), metadata=metadata or None)
@@ -323,6 +333,12 @@ class AsyncTransport:
         if cached is not None:
             return cached
         # the token fetch is blocking HTTP or a subprocess: keep it off the event loop
+        try:
+            return await asyncio.to_thread(auth.metadata)
+        except FlyteSystemUnavailableError:
+            if not auth.endpoint_unreachable():
+                raise
+        await self._ensure_auth_configured()  # the token endpoint may have moved: discover it again, try once more
         return await asyncio.to_thread(auth.metadata)
 
     async def invoke(self, call: Call, *, authenticated: bool = True) -> Any:

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-port",
         type=int,
         default=0,
-        help="port of the HTTP endpoint (signed upload URLs, OAuth2 token endpoint); 0 picks a free one (default)",
+        help="port of the HTTP endpoint (signed upload URLs, OAuth2 token endpoint); 0 (default) reuses the port of "
+        "the last run in --data-dir, else picks a free one",
     )
     p.add_argument(
         "--data-dir",

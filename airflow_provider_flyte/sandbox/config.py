@@ -40,7 +40,8 @@ class SandboxConfig:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    #: port of the HTTP endpoint (signed upload/download URLs, OAuth2 token endpoint); 0 = pick a free port
+    #: port of the HTTP endpoint (signed upload/download URLs, OAuth2 token endpoint); 0 = the port of the last run
+    #: in this data dir (file ``http-port``), else a free one: the token endpoint clients cached survives restarts
     http_port: int = 0
     projects: tuple[str, ...] = (DEFAULT_PROJECT,)
     domains: tuple[str, ...] = DEFAULT_DOMAINS

@@ -323,9 +323,10 @@ class Sandbox:
                 ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
                 ssl_context.load_cert_chain(str(config.tls_cert_file), str(config.tls_key_file))
             signer = UrlSigner(secrets.token_bytes(32), blobs)
+            remembered = _remembered_http_port(config) if config.http_port == 0 else None
             self._http = http = SandboxHttpServer(
                 host=config.host,
-                port=config.http_port,
+                port=remembered or config.http_port,
                 blobs=blobs,
                 signer=signer,
                 tokens=self.tokens,
@@ -333,7 +334,15 @@ class Sandbox:
                 ssl_context=ssl_context,
                 limits=limits,
             )
-            http.start()
+            try:
+                http.start()
+            except OSError:
+                if remembered is None:
+                    raise
+                log.warning("HTTP port %d of the last run is taken; picking a free one", remembered)
+                http.requested_port = 0
+                http.start()
+            _remember_http_port(config, http.port)
             self._http_endpoint = signer.base_url = http.base_url
             self.config = dataclasses.replace(config, port=port, http_port=http.port)
 
@@ -383,6 +392,26 @@ class Sandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+#: file in the data directory holding the HTTP port of the last run (reused when ``http_port`` is 0, so that the
+#: token endpoint clients cached stays valid across restarts)
+HTTP_PORT_FILE = "http-port"
+
+
+def _remembered_http_port(config: SandboxConfig) -> int | None:
+    try:
+        port = int((config.data_dir / HTTP_PORT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def _remember_http_port(config: SandboxConfig, port: int) -> None:
+    path = config.data_dir / HTTP_PORT_FILE
+    tmp = path.with_name(f".{HTTP_PORT_FILE}.tmp")
+    tmp.write_text(f"{port}\n")
+    tmp.replace(path)
 
 
 def is_loopback(host: str) -> bool:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from airflow_provider_flyte.remote.auth import DEFAULT_HEADER_KEY, ServerAuthConfig
-from airflow_provider_flyte.remote.errors import FlyteError
+from airflow_provider_flyte.remote.errors import FlyteError, FlyteSystemUnavailableError, FlyteTimeoutError
 from airflow_provider_flyte.remote.ops.call import AUTH_METADATA, Call, Op
 
 
 def discover_auth() -> Op[ServerAuthConfig]:
     """GetPublicClientConfig (header key, scopes, audience) and GetOAuth2Metadata (token endpoint).
 
-    A server without AuthMetadataService yields the defaults (header ``authorization``, no token endpoint).
+    A server without AuthMetadataService yields the defaults (header ``authorization``, no token endpoint); a
+    server that cannot be reached (after the transport's retries) is an error, not a server without auth.
     """
     from flyteidl.service import auth_pb2
 
@@ -22,11 +23,15 @@ def discover_auth() -> Op[ServerAuthConfig]:
         header_key = client.authorization_metadata_key or DEFAULT_HEADER_KEY
         scopes = tuple(client.scopes)
         audience = client.audience or None
+    except (FlyteSystemUnavailableError, FlyteTimeoutError):
+        raise
     except FlyteError:
         pass
     try:
         meta = yield Call(AUTH_METADATA, "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), True)
         token_endpoint = meta.token_endpoint or None
+    except (FlyteSystemUnavailableError, FlyteTimeoutError):
+        raise
     except FlyteError:
         pass
     return ServerAuthConfig(

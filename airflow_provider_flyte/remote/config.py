@@ -325,7 +325,18 @@ class _FileSource:
                 loaded = yaml.safe_load(path.read_text())
             except yaml.YAMLError as exc:
                 raise FlyteConfigError(f"config file {str(path)!r} is not valid yaml: {exc}") from exc
-            self.yaml = loaded if isinstance(loaded, Mapping) else {}
+            if loaded is not None and not isinstance(loaded, Mapping):
+                raise FlyteConfigError(
+                    f"config file {str(path)!r} must hold a yaml mapping (admin: {{endpoint: ...}}), "
+                    f"got a {type(loaded).__name__}"
+                )
+            admin = (loaded or {}).get("admin")
+            if admin is not None and not isinstance(admin, Mapping):
+                raise FlyteConfigError(
+                    f"config file {str(path)!r}: 'admin' must be a mapping of settings such as "
+                    f"'endpoint: dns:///flyte.example.com', got a {type(admin).__name__}: {admin!r}"
+                )
+            self.yaml = loaded or {}
         else:
             parser = configparser.ConfigParser()
             try:

@@ -164,6 +164,8 @@ class _CallPolicy:
         code = _code_name(exc)
         details = exc.details() if hasattr(exc, "details") else str(exc)
         message = details or code
+        if code == "UNAVAILABLE":
+            message += _tls_mismatch_hint(message, insecure=bool(self.platform.insecure))
         if code == "UNAUTHENTICATED" and self.auth.mode == "none":
             message += (
                 " (the server requires authentication: configure auth_mode='client_credentials' with client_id and "
@@ -209,6 +211,15 @@ class _Attempts:
             self.attempt += 1
             return delay
         raise policy.error(exc, self.call) from None
+
+
+def _tls_mismatch_hint(message: str, *, insecure: bool) -> str:
+    """What to change when a connection failed because client and server disagree about TLS."""
+    if not insecure and "WRONG_VERSION_NUMBER" in message:
+        return " (the server speaks plaintext: set insecure=true, or serve TLS on the server)"
+    if insecure and "failed to connect" in message and "Socket closed" in message:
+        return " (the server speaks TLS, or closed the connection: if it speaks TLS, set insecure=false)"
+    return ""
 
 
 def _code_name(exc: Exception) -> str:

@@ -13,6 +13,7 @@ All calls are synchronous and meant to run on the sandbox's single asyncio event
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -203,6 +204,8 @@ class Store:
     def open(self) -> None:
         """Open (creating if needed) the database and its schema."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # private like the blobs (0600): created here, before sqlite opens it (its -wal/-shm files take the mode)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, cached_statements=512
         )

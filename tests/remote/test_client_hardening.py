@@ -103,3 +103,42 @@ def test_default_wait_schedule_polls_a_one_second_execution_at_most_six_times() 
     # an execution done 1 s (plus up to half a second of overhead) after creation is seen by the 6th poll
     assert polls_at[5] >= 1.5
     assert max(sleeps) == 5.0
+
+
+def test_tls_mismatches_say_which_side_speaks_what(fresh_sandbox: Callable[..., SandboxThread], tmp_path: Any) -> None:
+    from airflow_provider_flyte.sandbox.testing import make_tls_files
+
+    plain = fresh_sandbox()
+    with (
+        FlyteRemote(Config.for_endpoint(plain.endpoint, insecure=False, rpc_retries=0)) as remote,
+        pytest.raises(FlyteSystemUnavailableError, match="the server speaks plaintext: set insecure=true"),
+    ):
+        remote.get_version()
+    tls = make_tls_files(tmp_path / "tls")
+    secure = fresh_sandbox(tls_cert_file=tls.cert, tls_key_file=tls.key)
+    with (
+        FlyteRemote(Config.for_endpoint(secure.endpoint, insecure=True, rpc_retries=0)) as remote,
+        pytest.raises(FlyteSystemUnavailableError, match="if it speaks TLS, set insecure=false"),
+    ):
+        remote.get_version()
+
+
+@pytest.mark.parametrize(("text", "expected"), [("admin: flyte.example.com\n", "'admin' must be a mapping"),
+                                                ("- admin\n", "must hold a yaml mapping")])
+def test_config_file_with_a_non_mapping_admin_section_names_the_file(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    from airflow_provider_flyte.remote.errors import FlyteConfigError
+
+    for var in ("FLYTECTL_CONFIG", "FLYTE_PLATFORM_URL", "FLYTE_PLATFORM_INSECURE"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(FlyteConfigError, match=expected) as info:
+        Config.auto(str(path))
+    assert str(path) in str(info.value)
+
+
+def test_the_database_is_private(fresh_sandbox: Callable[..., SandboxThread]) -> None:
+    sb = fresh_sandbox()
+    assert (sb.data_dir / "sandbox.db").stat().st_mode & 0o077 == 0

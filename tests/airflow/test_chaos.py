@@ -1,5 +1,6 @@
-"""100 executions started and awaited through the operator and the triggers while the sandbox fails 20% of RPCs
-with UNAVAILABLE and adds latency jitter: every one ends with the right result, and the sandbox holds exactly 100."""
+"""100 executions started and awaited through the operator (deferrable: the triggers; blocking: the worker's own
+polls) while the sandbox fails 20% of RPCs with UNAVAILABLE and adds latency jitter, with the DEFAULT client
+settings: every one ends with the right result, and the sandbox holds exactly 100 (no duplicates)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def _ctx(run_id: str, task_id: str, try_number: int) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airflow_db: Any) -> None:
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "blocking"])
+def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airflow_db: Any, deferrable: bool) -> None:
     from flyte_examples_registry import register_examples
 
     from airflow_provider_flyte.remote.client import FlyteRemote
@@ -50,13 +52,15 @@ def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airf
     run_id = f"chaos-{time.time_ns()}"
     try:
         deferred: list[tuple[FlyteExecuteOperator, dict[str, Any], Any]] = []
+        finished: list[Any] = []
         for i in range(N):
             op = FlyteExecuteOperator(task_id=f"t{i}", launch_plan="examples.arith", inputs={"a": i, "b": 1},
-                                      flyte_conn_id="flyte_chaos", deferrable=True, poll_interval=0.3)
+                                      flyte_conn_id="flyte_chaos", deferrable=deferrable, poll_interval=0.3)
             for try_number in range(1, 6):  # what Airflow's task retries do
                 ctx = _ctx(run_id, f"t{i}", try_number)
                 try:
-                    op.execute(ctx)
+                    finished.append(op.execute(ctx))  # the blocking operator waits here
+                    break
                 except TaskDeferred as exc:
                     deferred.append((op, ctx, exc.trigger))
                     break
@@ -75,7 +79,7 @@ def test_hundred_executions_under_faults(fresh_sandbox: Any, examples: Any, airf
             return await asyncio.gather(*(one(t) for _, _, t in deferred))
 
         events = asyncio.run(asyncio.wait_for(wait_all(), 300))
-        results = []
+        results = finished
         for (op, ctx, _), event in zip(deferred, events, strict=True):
             for _ in range(5):
                 try:

@@ -8,7 +8,9 @@ import asyncio
 import datetime as dt
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +153,69 @@ def test_a_task_failing_before_creation_reads_no_missing_xcom(
     text = out + err + caplog.text
     assert "not a number" in text  # the task did run, and failed on its input before creating anything
     assert "XCom not found" not in text
+
+
+def test_a_trigger_reports_the_real_state_across_an_auth_sandbox_restart(tmp_path: Path) -> None:
+    """Issue 10, item 2: the sandbox (auth on) restarts with its token endpoint on another port while a trigger
+    waits; the trigger finds the new endpoint and reports what happened to the execution (the restart failed it),
+    not an ``error``."""
+    import socket
+    import urllib.parse
+
+    from flyte_examples_registry import register_examples
+
+    from airflow_provider_flyte.remote.client import FlyteRemote
+    from airflow_provider_flyte.remote.config import Config, PlatformConfig
+    from airflow_provider_flyte.sandbox.config import AuthSettings, SandboxConfig
+    from airflow_provider_flyte.sandbox.testing import SandboxProcess
+    from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    secret, port = "trigger-restart-secret", free_port()
+
+    def config(http_port: int) -> SandboxConfig:
+        return SandboxConfig(data_dir=tmp_path, port=port, http_port=http_port,
+                             auth=AuthSettings(enabled=True, client_secret=secret))
+
+    first = SandboxProcess(config(free_port())).start()
+    second: SandboxProcess | None = None
+    client = Config(platform=PlatformConfig(endpoint=first.endpoint, insecure=True, auth_mode="client_credentials",
+                                            client_id=AuthSettings.client_id, client_secret=secret))
+    os.environ["AIRFLOW_CONN_FLYTE_RESTART"] = (
+        f"flyte://{AuthSettings.client_id}:{urllib.parse.quote(secret, safe='')}@{first.endpoint}"
+        "?insecure=true&project=flytesnacks&domain=development"
+    )
+    try:
+        with FlyteRemote(client, default_project="flytesnacks", default_domain="development") as remote:
+            lps = register_examples(remote)
+            name = remote.execute(lps["examples.slow"], {"seconds": 60.0}).id.name
+        trigger = FlyteExecutionTrigger(name, "flytesnacks", "development", flyte_conn_id="flyte_restart",
+                                        poll_interval=0.2)
+        box: dict[str, Any] = {}
+
+        async def first_event() -> Any:
+            gen = trigger.run()
+            try:
+                return (await asyncio.wait_for(gen.__anext__(), 120)).payload
+            finally:
+                await gen.aclose()
+
+        waiting = threading.Thread(target=lambda: box.update(event=asyncio.run(first_event())), daemon=True)
+        waiting.start()
+        time.sleep(1.5)  # the trigger has polled (and cached a token and the token endpoint)
+        first.stop()
+        second = SandboxProcess(config(free_port())).start()
+        assert second.http_endpoint != first.http_endpoint
+        waiting.join(120)
+        event = box["event"]
+        assert event["status"] == "failed", event
+        assert event["error"]["code"] == "SandboxRestarted"
+    finally:
+        os.environ.pop("AIRFLOW_CONN_FLYTE_RESTART", None)
+        if second is not None:
+            second.stop()
+        first.stop()

@@ -286,6 +286,13 @@ class Sandbox:
         return self.config.tls_cert_file is not None
 
     @property
+    def http_server(self) -> SandboxHttpServer:
+        """The HTTP endpoint (e.g. to :meth:`~SandboxHttpServer.mount` more GET routes under a path prefix)."""
+        if self._http is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._http
+
+    @property
     def http_endpoint(self) -> str:
         """Base URL of the HTTP endpoint (signed URLs, ``/oauth2/token``), e.g. ``http://127.0.0.1:41234``."""
         if not self._http_endpoint:

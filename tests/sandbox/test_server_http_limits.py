@@ -199,3 +199,26 @@ def test_concurrent_connections_are_bounded(start_process: Callable[..., Sandbox
         time.sleep(0.1)
     else:
         pytest.fail("the endpoint did not serve again after the connections closed")
+
+
+def test_mounted_prefixes_serve_get_requests(fresh_sandbox: Callable[..., Any]) -> None:
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler
+
+    sb = fresh_sandbox()
+
+    def hello(handler: BaseHTTPRequestHandler) -> None:
+        body = f"hello {handler.path}".encode()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    sb.sandbox.http_server.mount("/console", hello)
+    with urllib.request.urlopen(f"{sb.http_endpoint}/console/projects/x", timeout=10) as response:
+        assert response.read() == b"hello /console/projects/x"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{sb.http_endpoint}/consoles", timeout=10)
+    assert info.value.code == 404
+

@@ -6,7 +6,8 @@ event loop):
 * ``GET /blobs/<path>?<signature>``: downloads through URLs from ``CreateDownloadLocation``/``CreateDownloadLink``;
 * ``POST /oauth2/token``: OAuth2 client-credentials token endpoint (HTTP Basic ``client_id:quote_plus(secret)`` as
   flytekit sends it, or ``client_id``/``client_secret`` form fields);
-* ``GET /.well-known/oauth-authorization-server`` and ``GET /healthcheck``.
+* ``GET /.well-known/oauth-authorization-server`` and ``GET /healthcheck``;
+* ``/console/...``: the web console (:mod:`airflow_provider_flyte.sandbox.console`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from google.protobuf import json_format
 from airflow_provider_flyte.sandbox.auth import TokenStore, check_client_credentials, oauth2_metadata
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.config import AuthSettings
+from airflow_provider_flyte.sandbox.console import Console, is_console_path
 from airflow_provider_flyte.sandbox.dataproxy import SignedUrlError, UrlSigner, md5_base64
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes ------------------------------------------------------------------------------------------------
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        if url.path == "/healthcheck":
+        if is_console_path(url.path):
+            self._console(b"")
+        elif url.path == "/healthcheck":
             self._json(200, {"status": "ok"})
         elif url.path == "/.well-known/oauth-authorization-server":
             metadata = json_format.MessageToDict(
@@ -153,12 +157,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         body = self._body()
-        if url.path == "/oauth2/token":
+        if is_console_path(url.path):
+            self._console(body)
+        elif url.path == "/oauth2/token":
             self._token(body)
         else:
             self._error(404, "not_found", f"no such resource: {url.path}")
 
     # -- handlers ----------------------------------------------------------------------------------------------
+    def _console(self, body: bytes) -> None:
+        console = self.app.console
+        if console is None:
+            self._error(503, "unavailable", "the console starts with the admin core; retry in a moment")
+            return
+        response = console.handle(self.command, self.path, self.headers, body)
+        self._send(response.status, response.body, response.content_type, response.headers)
+
     def _upload(self, path: str, query: str, body: bytes) -> None:
         granted = self.app.signer.verify("PUT", path, query)
         actual = md5_base64(body)
@@ -255,6 +269,8 @@ class SandboxHttpServer:
         self.tokens = tokens
         self.auth = auth
         self.ssl_context = ssl_context
+        #: the web console, set once the admin core runs (``/console`` answers 503 until then)
+        self.console: Console | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -97,6 +97,7 @@ def home(backend: Backend) -> bytes:
 # -- executions list ------------------------------------------------------------------------------------------------
 def executions(backend: Backend, project: str, domain: str, query: dict[str, str]) -> bytes:
     phase, launch_plan, token = query.get("phase", ""), query.get("launch_plan", ""), query.get("token", "")
+    limit = int(query["limit"]) if query.get("limit", "").isdigit() else PAGE_SIZE
     filters = []
     if phase:
         filters.append(f"eq(phase,{phase})")
@@ -104,7 +105,7 @@ def executions(backend: Backend, project: str, domain: str, query: dict[str, str
         filters.append(f"eq(launch_plan.name,{launch_plan})")
     request = common_pb2.ResourceListRequest(
         id=common_pb2.NamedEntityIdentifier(project=project, domain=domain),
-        limit=PAGE_SIZE,
+        limit=max(1, min(limit, 100)),
         token=token,
         filters="+".join(filters),
         sort_by=common_pb2.Sort(key="created_at", direction=common_pb2.Sort.DESCENDING),
@@ -140,12 +141,12 @@ def executions(backend: Backend, project: str, domain: str, query: dict[str, str
         if rows
         else "<p class='muted'>no executions</p>"
     )
+    kept = {k: v for k, v in {"phase": phase, "launch_plan": launch_plan, "limit": query.get("limit", "")}.items() if v}
     pager = ""
     if result.token:
-        params = {k: v for k, v in {"phase": phase, "launch_plan": launch_plan, "token": result.token}.items() if v}
-        pager = f"<p>{link('?' + urlencode(params), 'next page →', id='next-page')}</p>"
+        pager = f"<p>{link('?' + urlencode({**kept, 'token': result.token}), 'next page →', id='next-page')}</p>"
     if token:
-        pager += f"<p>{link('?' + urlencode({k: v for k, v in {'phase': phase, 'launch_plan': launch_plan}.items() if v}), '← first page')}</p>"
+        pager += f"<p>{link('?' + urlencode(kept), '← first page')}</p>"
     return page(
         f"Executions of {project} / {domain}",
         form + table + pager,

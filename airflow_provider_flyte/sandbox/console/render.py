@@ -47,7 +47,7 @@ def phase_badge(name: str) -> str:
 
 
 def link(href: str, text: str, **attrs: str) -> str:
-    extra = "".join(f' {k.replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
     return f'<a href="{esc(href)}"{extra}>{esc(text)}</a>'
 
 

@@ -3,6 +3,7 @@ HTML; URLs follow Flyte console's layout (``/console/projects/{p}/domains/{d}/ex
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -208,13 +209,15 @@ def _attempts(backend: Backend, node: Any) -> str:
 
 def _node_rows(backend: Backend, eid: Any, nodes: list[Any], span: tuple[float, float], depth: int) -> list[str]:
     start, total = span
+    now = time.time()
     rows = []
     for n in nodes:
         c = n.closure
         phase = NODE_PHASE.Name(c.phase)
         began = seconds_of(c.started_at)
         left = max(0.0, (began - start) / total * 100) if began else 0.0
-        width = max(0.5, seconds_of(c.duration) / total * 100) if began else 0.0
+        ran = seconds_of(c.duration) if phase in TERMINAL else max(0.0, now - began)
+        width = max(0.5, ran / total * 100) if began else 0.0
         bar = f'<div class="timeline"><span style="left:{left:.1f}%;width:{min(width, 100 - left):.1f}%"></span></div>'
         extra = []
         if c.HasField("workflow_node_metadata"):
@@ -314,7 +317,7 @@ def execution(backend: Backend, project: str, domain: str, name: str, notice: st
     start = seconds_of(c.started_at) or min((seconds_of(n.closure.started_at) for n in nodes), default=0.0)
     end = max(
         [seconds_of(n.closure.started_at) + seconds_of(n.closure.duration) for n in nodes]
-        + [start + seconds_of(c.duration)]
+        + [start + seconds_of(c.duration) if phase in TERMINAL else time.time()]
     )
     rows = _node_rows(backend, eid, nodes, (start, max(end - start, 1e-3)), 0)
     body += (

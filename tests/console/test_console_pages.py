@@ -213,6 +213,16 @@ def test_flytekit_task_logs_files_and_dynamic_children(sandbox: SandboxThread) -
     assert status == 200 and body == "report 2\n"
     # the dynamic node's children are listed under it
     assert html.count("↳ ") >= 2
+    # a map task's items are listed under its attempt
+    from tests.sandbox.flyte_code import mapping
+
+    mapped = fk.execute(
+        fk.register_workflow(mapping.map_wf, serialization_settings=settings, version=version), inputs={"xs": [1, 2, 3], "y": 1}
+    )
+    fk.wait(mapped, timeout=__import__("datetime").timedelta(seconds=180))
+    _, html = get(page_of(sandbox, mapped))
+    items = html.split("<summary>map task items</summary>")[1].split("</ul>")[0]
+    assert items.count("<li>") == 3 and items.count("SUCCEEDED") == 3
 
 
 def test_auth_on_needs_credentials(fresh_sandbox: Any) -> None:

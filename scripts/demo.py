@@ -29,7 +29,9 @@ DEFAULT_PORT = 30080
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run the README demo against a fresh embedded Flyte sandbox.")
+    parser = argparse.ArgumentParser(
+        description="Run the README demo against a fresh embedded Flyte sandbox."
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -88,7 +90,10 @@ def run(work: Path, port: int, keep_running: bool) -> int:
     from airflow_provider_flyte.sandbox.config import SandboxConfig
     from airflow_provider_flyte.sandbox.testing import SandboxProcess
 
-    print(f"== starting the Flyte sandbox on 127.0.0.1:{port or '<free port>'} (data in {work / 'sandbox'})", flush=True)
+    print(
+        f"== starting the Flyte sandbox on 127.0.0.1:{port or '<free port>'} (data in {work / 'sandbox'})",
+        flush=True,
+    )
     with SandboxProcess(SandboxConfig(data_dir=work / "sandbox", port=port)) as sandbox:
         endpoint = sandbox.endpoint
         print(f"== sandbox up: gRPC {endpoint}, console {sandbox.console_url}", flush=True)
@@ -156,7 +161,9 @@ def next_steps(sandbox: Any, execution: Any, connection: str, keep_running: bool
 def wait_for_interrupt() -> None:
     import time
 
-    print("== the sandbox keeps running; press Ctrl-C to stop it and remove the temporary directory", flush=True)
+    print(
+        "== the sandbox keeps running; press Ctrl-C to stop it and remove the temporary directory", flush=True
+    )
     try:
         while True:
             time.sleep(3600)

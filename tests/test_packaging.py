@@ -19,7 +19,9 @@ FROM_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms", "asgiref", "crypto
 
 
 def _declared() -> set[str]:
-    specs = list(PROJECT["dependencies"]) + [d for extra in PROJECT["optional-dependencies"].values() for d in extra]
+    specs = list(PROJECT["dependencies"]) + [
+        d for extra in PROJECT["optional-dependencies"].values() for d in extra
+    ]
     return {re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}
 
 
@@ -31,12 +33,16 @@ def _imported() -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names | FROM_AIRFLOW and n != "airflow_provider_flyte"}
+    return {
+        n for n in names if n not in sys.stdlib_module_names | FROM_AIRFLOW and n != "airflow_provider_flyte"
+    }
 
 
 def test_every_imported_distribution_is_declared() -> None:
     declared = _declared()
-    missing = sorted(n for n in _imported() if DISTRIBUTION.get(n, n).lower().replace("_", "-") not in declared)
+    missing = sorted(
+        n for n in _imported() if DISTRIBUTION.get(n, n).lower().replace("_", "-") not in declared
+    )
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
 
 
@@ -44,7 +50,9 @@ def test_metadata_for_pypi() -> None:
     classifiers = PROJECT["classifiers"]
     assert any(c.startswith("Development Status ::") for c in classifiers)
     assert "Framework :: Apache Airflow :: Provider" in classifiers
-    assert f"Programming Language :: Python :: {sys.version_info.major}.{sys.version_info.minor}" in classifiers
+    assert (
+        f"Programming Language :: Python :: {sys.version_info.major}.{sys.version_info.minor}" in classifiers
+    )
     assert {"Homepage", "Documentation", "Source", "Issues"} <= set(PROJECT["urls"])
     assert all(url.startswith("https://") for url in PROJECT["urls"].values())
     protobuf = next(d for d in PROJECT["dependencies"] if d.startswith("protobuf"))

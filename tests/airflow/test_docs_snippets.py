@@ -42,7 +42,7 @@ def test_the_docs_have_python_blocks() -> None:
 def test_docs_python_block_runs(source: str, sandbox: Any, tmp_path: Path) -> None:
     first = source.lstrip().splitlines()[0] if source.strip() else ""
     if first.startswith(FRAGMENT):
-        reason = first[len(FRAGMENT):].strip()
+        reason = first[len(FRAGMENT) :].strip()
         assert reason, "a fragment marker must say why the block is not a complete program"
         pytest.skip(f"fragment: {reason}")
     env = {
@@ -57,4 +57,6 @@ def test_docs_python_block_runs(source: str, sandbox: Any, tmp_path: Path) -> No
     result = subprocess.run(
         [sys.executable, str(program)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280
     )
-    assert result.returncode == 0, f"the block failed:\n{source}\n--- output:\n{result.stdout}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"the block failed:\n{source}\n--- output:\n{result.stdout}\n{result.stderr[-3000:]}"
+    )

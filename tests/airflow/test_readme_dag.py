@@ -19,7 +19,9 @@ def readme_dag_source() -> str:
 
 
 def test_readme_dag_runs_as_written(tmp_path: Path, remote: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))  # dag.test() serializes from the DAGs folder
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path)
+    )  # dag.test() serializes from the DAGs folder
     path = tmp_path / "my_flyte_dag.py"  # copied into a DAG file, as the README says
     path.write_text(readme_dag_source())
     spec = importlib.util.spec_from_file_location("my_flyte_dag", path)

@@ -34,8 +34,15 @@ def chromium(name: str) -> Iterator[Browser]:
 
     options = Options()
     options.binary_location = _require("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--disable-gpu", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=_require("chromedriver")), options=options)
     driver.set_page_load_timeout(60)
@@ -79,7 +86,9 @@ class Browser:
                     return value
             time.sleep(0.25)
         self.screenshot("timeout")
-        raise TimeoutError(f"waited {timeout} s for {what}; last error: {last!r}; url: {self.driver.current_url}")
+        raise TimeoutError(
+            f"waited {timeout} s for {what}; last error: {last!r}; url: {self.driver.current_url}"
+        )
 
     def css(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By

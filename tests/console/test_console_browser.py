@@ -15,7 +15,9 @@ def test_approve_a_gate_in_the_browser(sandbox: SandboxThread, remote: FlyteRemo
     with chromium("console") as browser:
         driver = browser.driver
         driver.get(f"{sandbox.config.console_url()}/projects/{P}/domains/{D}/executions")
-        row = browser.wait(lambda: browser.css(f'tr[data-name="{execution.id.name}"]'), "the execution in the list")
+        row = browser.wait(
+            lambda: browser.css(f'tr[data-name="{execution.id.name}"]'), "the execution in the list"
+        )
         browser.screenshot("executions-list")
         row.find_element("css selector", "a").click()
         browser.wait(lambda: driver.current_url == page_of(sandbox, execution), "the execution page")
@@ -25,7 +27,9 @@ def test_approve_a_gate_in_the_browser(sandbox: SandboxThread, remote: FlyteRemo
         browser.screenshot("execution-waiting-at-gate")
         approve.click()
         browser.wait(lambda: "review approved" in browser.text("#notice"), "the approval notice")
-        browser.wait(lambda: browser.text("#phase") == "SUCCEEDED", "the execution to succeed (auto-refresh)", 90)
+        browser.wait(
+            lambda: browser.text("#phase") == "SUCCEEDED", "the execution to succeed (auto-refresh)", 90
+        )
         assert "17" in browser.text("#outputs")
         browser.screenshot("execution-succeeded")
     assert wait_phase(remote, execution, {"SUCCEEDED"}).outputs.to_dict()["result"] == 17

@@ -90,7 +90,9 @@ def test_default_console_url_is_served_by_the_http_endpoint(sandbox: SandboxThre
     assert f"/console/projects/{P}/domains/{D}/executions" in html
 
 
-def test_execution_page_shows_phase_nodes_inputs_and_outputs(sandbox: SandboxThread, remote: FlyteRemote) -> None:
+def test_execution_page_shows_phase_nodes_inputs_and_outputs(
+    sandbox: SandboxThread, remote: FlyteRemote
+) -> None:
     execution = remote.execute(remote.fetch_launch_plan(name="examples.arith"), inputs={"a": 2, "b": 5})
     wait_phase(remote, execution, {"SUCCEEDED"})
     status, html = get(page_of(sandbox, execution))
@@ -104,8 +106,12 @@ def test_execution_page_shows_phase_nodes_inputs_and_outputs(sandbox: SandboxThr
     assert '<tr data-name="squared"><th>squared</th><td>49</td>' in outputs
 
 
-def test_failed_execution_shows_error_kind_code_and_message(sandbox: SandboxThread, remote: FlyteRemote) -> None:
-    execution = remote.execute(remote.fetch_launch_plan(name="examples.fail"), inputs={"message": "no <good>"})
+def test_failed_execution_shows_error_kind_code_and_message(
+    sandbox: SandboxThread, remote: FlyteRemote
+) -> None:
+    execution = remote.execute(
+        remote.fetch_launch_plan(name="examples.fail"), inputs={"message": "no <good>"}
+    )
     wait_phase(remote, execution, {"FAILED"})
     _, html = get(page_of(sandbox, execution))
     error = html.split('id="error">')[1].split("</div>")[0]
@@ -127,11 +133,15 @@ def test_executions_list_filters_and_pages(sandbox: SandboxThread, remote: Flyte
     _, failed = get(f"{base}?phase=FAILED&launch_plan=examples.greet")
     assert 'class="execution"' not in failed
     # Flyte console's own list URL redirects to the same page
-    status, html = get(f"{sandbox.config.console_url()}/projects/{P}/executions?domain={D}&launch_plan=examples.greet")
+    status, html = get(
+        f"{sandbox.config.console_url()}/projects/{P}/executions?domain={D}&launch_plan=examples.greet"
+    )
     assert status == 200 and "examples.greet" in html
 
 
-def test_approve_gate_from_the_page_completes_the_execution(sandbox: SandboxThread, remote: FlyteRemote) -> None:
+def test_approve_gate_from_the_page_completes_the_execution(
+    sandbox: SandboxThread, remote: FlyteRemote
+) -> None:
     execution = remote.execute(remote.fetch_launch_plan(name="examples.approval"), inputs={"x": 3})
     html = wait_for_signal(sandbox, execution, "review")
     assert 'class="approve"' in html and 'class="reject"' in html
@@ -164,20 +174,24 @@ def test_cross_origin_form_posts_are_refused(sandbox: SandboxThread, remote: Fly
     execution = remote.execute(remote.fetch_launch_plan(name="examples.input_gate"), inputs={})
     wait_for_signal(sandbox, execution, "threshold")
     status, _ = post(
-        f"{page_of(sandbox, execution)}/signals/threshold", "action=set&value=1", {"Origin": "http://evil.example"}
+        f"{page_of(sandbox, execution)}/signals/threshold",
+        "action=set&value=1",
+        {"Origin": "http://evil.example"},
     )
     assert status == 403
     execution.terminate("test done")
 
 
-def test_launch_plan_task_and_workflow_pages_show_versions_and_interface(sandbox: SandboxThread, remote: FlyteRemote) -> None:
+def test_launch_plan_task_and_workflow_pages_show_versions_and_interface(
+    sandbox: SandboxThread, remote: FlyteRemote
+) -> None:
     base = f"{sandbox.config.console_url()}/projects/{P}/domains/{D}"
     _, listing = get(f"{base}/launch_plan")
     assert "examples.approval" in listing and "examples.greet" in listing
     lp = remote.fetch_launch_plan(name="examples.greet")
     status, html = get(f"{base}/launch_plan/examples.greet/version/{lp.id.version}")
     assert status == 200 and f"<code id='version'>{lp.id.version}</code>" in html
-    assert "<th>name</th><td><code>str</code></td>" in html and 'default <q>world</q>' in html
+    assert "<th>name</th><td><code>str</code></td>" in html and "default <q>world</q>" in html
     _, tasks = get(f"{base}/task")
     task_name = re.findall(r'/task/([^"]+)"', tasks)[0]
     status, html = get(f"{base}/task/{task_name}")
@@ -200,7 +214,9 @@ def test_flytekit_task_logs_files_and_dynamic_children(sandbox: SandboxThread) -
 
     fk = FkRemote(FkConfig.for_endpoint(sandbox.endpoint, insecure=True), default_project=P, default_domain=D)
     version = "c" + uuid.uuid4().hex[:10]
-    settings = SerializationSettings(image_config=ImageConfig.auto_default_image(), project=P, domain=D, version=version)
+    settings = SerializationSettings(
+        image_config=ImageConfig.auto_default_image(), project=P, domain=D, version=version
+    )
     wf = fk.register_workflow(flyte_code.console_wf, serialization_settings=settings, version=version)
     execution = fk.execute(wf, inputs={"n": 2})
     fk.wait(execution, timeout=__import__("datetime").timedelta(seconds=180))
@@ -217,7 +233,8 @@ def test_flytekit_task_logs_files_and_dynamic_children(sandbox: SandboxThread) -
     from tests.sandbox.flyte_code import mapping
 
     mapped = fk.execute(
-        fk.register_workflow(mapping.map_wf, serialization_settings=settings, version=version), inputs={"xs": [1, 2, 3], "y": 1}
+        fk.register_workflow(mapping.map_wf, serialization_settings=settings, version=version),
+        inputs={"xs": [1, 2, 3], "y": 1},
     )
     fk.wait(mapped, timeout=__import__("datetime").timedelta(seconds=180))
     _, html = get(page_of(sandbox, mapped))

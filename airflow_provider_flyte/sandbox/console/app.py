@@ -122,7 +122,9 @@ class Console:
             status = _HTTP_STATUS.get(exc.code.name, 500)
             return Response(status, page("Error", f"<p class='error' id='error'>{esc(exc.message)}</p>"))
         except TimeoutError:
-            return Response(503, page("Busy", "<p class='error'>the sandbox did not answer in time; reload</p>"))
+            return Response(
+                503, page("Busy", "<p class='error'>the sandbox did not answer in time; reload</p>")
+            )
         except Exception as exc:
             log.exception("console request %s %s failed", method, target)
             return Response(500, page("Error", f"<p class='error'>{esc(type(exc).__name__)}: {esc(exc)}</p>"))
@@ -168,7 +170,9 @@ class Console:
 
     def _set_signal(self, eid: Any, signal_id: str, action: str, text: str) -> str:
         """Set a gate's signal through SignalService; the notice shown on the execution page."""
-        signals = self.signal("ListSignals", signal_pb2.SignalListRequest(workflow_execution_id=eid, limit=100))
+        signals = self.signal(
+            "ListSignals", signal_pb2.SignalListRequest(workflow_execution_id=eid, limit=100)
+        )
         signal = next((s for s in signals.signals if s.id.signal_id == signal_id), None)
         if signal is None:
             return f"no signal {signal_id!r} is waiting in this execution"
@@ -180,7 +184,9 @@ class Console:
                 value = json.loads(text)
             except ValueError:
                 value = text
-            if signal.type.simple == types_pb2.STRING and not isinstance(value, str):  # keep the text as typed
+            if signal.type.simple == types_pb2.STRING and not isinstance(
+                value, str
+            ):  # keep the text as typed
                 value = text
         try:
             literal = to_literal(value, signal.type)
@@ -202,7 +208,9 @@ class Console:
             return None
         if scheme.lower() == "basic":
             try:
-                client_id, _, secret = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+                client_id, _, secret = (
+                    base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+                )
             except (binascii.Error, UnicodeDecodeError):
                 client_id = secret = ""
             if check_client_credentials(self._auth, client_id, secret):

@@ -142,10 +142,16 @@ def executions(backend: Backend, project: str, domain: str, query: dict[str, str
         if rows
         else "<p class='muted'>no executions</p>"
     )
-    kept = {k: v for k, v in {"phase": phase, "launch_plan": launch_plan, "limit": query.get("limit", "")}.items() if v}
+    kept = {
+        k: v
+        for k, v in {"phase": phase, "launch_plan": launch_plan, "limit": query.get("limit", "")}.items()
+        if v
+    }
     pager = ""
     if result.token:
-        pager = f"<p>{link('?' + urlencode({**kept, 'token': result.token}), 'next page →', id='next-page')}</p>"
+        pager = (
+            f"<p>{link('?' + urlencode({**kept, 'token': result.token}), 'next page →', id='next-page')}</p>"
+        )
     if token:
         pager += f"<p>{link('?' + urlencode(kept), '← first page')}</p>"
     return page(
@@ -189,7 +195,9 @@ def _attempts(backend: Backend, node: Any) -> str:
             url = backend.download_url(log.uri)
             title = link(url, log.name or "log") if url else esc(log.name or "log")
             text = backend.log_text(log.uri)
-            body = f"<pre class='log'>{esc(text)}</pre>" if text is not None else f"<code>{esc(log.uri)}</code>"
+            body = (
+                f"<pre class='log'>{esc(text)}</pre>" if text is not None else f"<code>{esc(log.uri)}</code>"
+            )
             logs.append(f"<details class='log'><summary>{title}</summary>{body}</details>")
         children = "".join(
             f"<li>{esc(r.external_id)} #{r.index} {phase_badge(TASK_PHASE.Name(r.phase))} "
@@ -207,7 +215,9 @@ def _attempts(backend: Backend, node: Any) -> str:
     return "".join(parts)
 
 
-def _node_rows(backend: Backend, eid: Any, nodes: list[Any], span: tuple[float, float], depth: int) -> list[str]:
+def _node_rows(
+    backend: Backend, eid: Any, nodes: list[Any], span: tuple[float, float], depth: int
+) -> list[str]:
     start, total = span
     now = time.time()
     rows = []
@@ -295,7 +305,13 @@ def execution(backend: Backend, project: str, domain: str, name: str, notice: st
     lp = spec.launch_plan
     facts = [
         ("phase", f'<span id="phase">{phase_badge(phase)}</span>'),
-        ("launch plan", link(f"{base(lp.project, lp.domain)}/launch_plan/{quote(lp.name)}/version/{quote(lp.version)}", f"{lp.name} @ {lp.version}")),
+        (
+            "launch plan",
+            link(
+                f"{base(lp.project, lp.domain)}/launch_plan/{quote(lp.name)}/version/{quote(lp.version)}",
+                f"{lp.name} @ {lp.version}",
+            ),
+        ),
         ("created", esc(timestamp(c.created_at))),
         ("started", esc(timestamp(c.started_at))),
         ("duration", esc(duration(c.duration))),
@@ -305,11 +321,20 @@ def execution(backend: Backend, project: str, domain: str, name: str, notice: st
     ]
     if meta.HasField("parent_node_execution"):
         parent = meta.parent_node_execution
-        facts.append(("parent", link(execution_path(parent.execution_id), f"{parent.execution_id.name} / {parent.node_id}")))
+        facts.append(
+            (
+                "parent",
+                link(execution_path(parent.execution_id), f"{parent.execution_id.name} / {parent.node_id}"),
+            )
+        )
     if c.HasField("abort_metadata"):
-        facts.append(("aborted", esc(f"{c.abort_metadata.cause} (by {c.abort_metadata.principal or 'unknown'})")))
+        facts.append(
+            ("aborted", esc(f"{c.abort_metadata.cause} (by {c.abort_metadata.principal or 'unknown'})"))
+        )
     body = f'<p class="notice" id="notice">{esc(notice)}</p>' if notice else ""
-    body += "<table id='summary'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts) + "</table>"
+    body += (
+        "<table id='summary'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts) + "</table>"
+    )
     if c.HasField("error"):
         body += "<h2>Error</h2>" + _error_html(c.error)
     body += _signal_forms(backend, eid, execution_path(eid))
@@ -326,10 +351,16 @@ def execution(backend: Backend, project: str, domain: str, name: str, notice: st
         if rows
         else "<h2>Nodes</h2><p class='muted'>no node has started yet</p>"
     )
-    body += "<h2>Inputs</h2><div id='inputs'>" + render_literal_map(data.full_inputs, backend.download_url) + "</div>"
-    body += "<h2>Outputs</h2><div id='outputs'>" + render_literal_map(
-        data.full_outputs, backend.download_url, "none (yet)"
-    ) + "</div>"
+    body += (
+        "<h2>Inputs</h2><div id='inputs'>"
+        + render_literal_map(data.full_inputs, backend.download_url)
+        + "</div>"
+    )
+    body += (
+        "<h2>Outputs</h2><div id='outputs'>"
+        + render_literal_map(data.full_outputs, backend.download_url, "none (yet)")
+        + "</div>"
+    )
     return page(
         f"Execution {name}",
         body,
@@ -342,7 +373,10 @@ def execution(backend: Backend, project: str, domain: str, name: str, notice: st
 def entities(backend: Backend, project: str, domain: str, kind: str, token: str = "") -> bytes:
     title, ids_method, _, _ = ENTITY_KINDS[kind]
     request = common_pb2.NamedEntityIdentifierListRequest(
-        project=project, domain=domain, limit=100, token=token,
+        project=project,
+        domain=domain,
+        limit=100,
+        token=token,
         sort_by=common_pb2.Sort(key="name", direction=common_pb2.Sort.ASCENDING),
     )
     result = backend.admin(ids_method, request)
@@ -350,7 +384,9 @@ def entities(backend: Backend, project: str, domain: str, kind: str, token: str 
         f'<tr class="entity"><td>{link(f"{base(project, domain)}/{kind}/{quote(e.name)}", e.name)}</td></tr>'
         for e in result.entities
     )
-    body = f"<table id='entities'><tr><th>name</th></tr>{rows}</table>" if rows else "<p class='muted'>none</p>"
+    body = (
+        f"<table id='entities'><tr><th>name</th></tr>{rows}</table>" if rows else "<p class='muted'>none</p>"
+    )
     if result.token:
         body += f"<p>{link('?' + urlencode({'token': result.token}), 'next page →')}</p>"
     return page(f"{title} of {project} / {domain}", body, crumbs=_crumbs(project, domain, (title, "")))
@@ -371,7 +407,11 @@ def _interface(kind: str, entity: Any) -> str:
         params = entity.closure.expected_inputs.parameters
         rows = "".join(
             f"<tr><th>{esc(n)}</th><td><code>{esc(describe_type(p.var.type))}</code></td><td>"
-            + ("required" if p.required else ("default " + render_literal(p.default, lambda _: None) if p.HasField("default") else ""))
+            + (
+                "required"
+                if p.required
+                else ("default " + render_literal(p.default, lambda _: None) if p.HasField("default") else "")
+            )
             + "</td></tr>"
             for n, p in sorted(params.items())
         )
@@ -385,7 +425,10 @@ def _interface(kind: str, entity: Any) -> str:
             if kind == "task"
             else entity.closure.compiled_workflow.primary.template
         )
-        inputs, outputs = _variables(template.interface.inputs.variables), _variables(template.interface.outputs.variables)
+        inputs, outputs = (
+            _variables(template.interface.inputs.variables),
+            _variables(template.interface.outputs.variables),
+        )
         extra = f"<p>type <code>{esc(template.type)}</code></p>" if kind == "task" else ""
     return f"{extra}<h2>Inputs</h2>{inputs}<h2>Outputs</h2>{outputs}"
 
@@ -412,4 +455,6 @@ def entity(backend: Backend, project: str, domain: str, kind: str, name: str, ve
     if kind == "launch_plan":
         body += f"<p>{link(f'{base(project, domain)}/executions?' + urlencode({'launch_plan': name}), 'executions of this launch plan')}</p>"
     body += f"<h2>Versions</h2><ul id='versions'>{versions}</ul>"
-    return page(name, body, crumbs=_crumbs(project, domain, (title, f"{base(project, domain)}/{kind}"), (name, "")))
+    return page(
+        name, body, crumbs=_crumbs(project, domain, (title, f"{base(project, domain)}/{kind}"), (name, ""))
+    )

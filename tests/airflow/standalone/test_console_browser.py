@@ -25,7 +25,9 @@ def test_flyte_execution_link_lands_on_the_console_and_the_gate_is_approved_ther
         driver = browser.driver
         driver.get(f"{standalone.base}/dags/sa_console/runs/{run_id}/tasks/run/details")
         flyte_link = browser.wait(
-            lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Flyte Execution']"), "the extra link", 90
+            lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Flyte Execution']"),
+            "the extra link",
+            90,
         )
         browser.screenshot("airflow-task-with-flyte-link")
         airflow_window = driver.current_window_handle
@@ -33,13 +35,17 @@ def test_flyte_execution_link_lands_on_the_console_and_the_gate_is_approved_ther
         browser.wait(lambda: len(driver.window_handles) > 1, "the console tab")
         driver.switch_to.window(next(h for h in driver.window_handles if h != airflow_window))
         browser.wait(lambda: name in browser.text("h1"), "the console page of the execution")
-        assert driver.current_url.endswith(f"/console/projects/flytesnacks/domains/development/executions/{name}")
+        assert driver.current_url.endswith(
+            f"/console/projects/flytesnacks/domains/development/executions/{name}"
+        )
         console_url = driver.current_url.split("/console/")[0] + "/console"
         assert browser.css('tr.node[data-node="n0"]').get_attribute("data-phase") == "SUCCEEDED"
         approve = browser.wait(lambda: browser.css("form.gate button.approve"), "the gate's Approve button")
         browser.screenshot("console-landed-from-airflow")
         approve.click()
-        browser.wait(lambda: browser.text("#phase") == "SUCCEEDED", "the execution to succeed (auto-refresh)", 90)
+        browser.wait(
+            lambda: browser.text("#phase") == "SUCCEEDED", "the execution to succeed (auto-refresh)", 90
+        )
         assert "26" in browser.text("#outputs")
         browser.screenshot("console-execution-succeeded")
         ti = standalone.wait_state("sa_console", run_id, {"success", "failed"}, 180)
@@ -49,7 +55,9 @@ def test_flyte_execution_link_lands_on_the_console_and_the_gate_is_approved_ther
     saved = standalone.api("GET", "/api/v2/connections/flyte_ui")
     assert (saved["conn_type"], saved["host"], saved["port"]) == ("flyte", "127.0.0.1", 30080)
     extra = json.loads(saved["extra"])
-    assert extra["project"] == "flytesnacks" and extra["domain"] == "development" and extra["insecure"] is True
+    assert (
+        extra["project"] == "flytesnacks" and extra["domain"] == "development" and extra["insecure"] is True
+    )
     assert extra["console_url"].endswith("/console")
 
 
@@ -73,7 +81,10 @@ def fill_flyte_connection_form(browser: Any, standalone: Any, console_url: str) 
     browser.wait(lambda: field("connection_id"), "the connection form").send_keys("flyte_ui")
     kind = driver.find_element(By.CSS_SELECTOR, "input[role='combobox']")
     kind.send_keys("flyte")
-    browser.wait(lambda: driver.find_element(By.XPATH, "//*[@role='option' and contains(., 'Flyte')]"), "the flyte type")
+    browser.wait(
+        lambda: driver.find_element(By.XPATH, "//*[@role='option' and contains(., 'Flyte')]"),
+        "the flyte type",
+    )
     kind.send_keys(Keys.ENTER)
     browser.wait(lambda: field("host"), "the flyte connection's fields").send_keys("127.0.0.1")
     field("port").send_keys("30080")
@@ -91,5 +102,7 @@ def fill_flyte_connection_form(browser: Any, standalone: Any, console_url: str) 
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", save)
     browser.wait(lambda: save.is_enabled(), "the Save button to be enabled")
     save.click()
-    browser.wait(lambda: "flyte_ui" in driver.find_element(By.TAG_NAME, "body").text, "the saved connection listed")
+    browser.wait(
+        lambda: "flyte_ui" in driver.find_element(By.TAG_NAME, "body").text, "the saved connection listed"
+    )
     browser.screenshot("airflow-connection-saved")

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"domain (repeatable; default: {', '.join(DEFAULT_DOMAINS)})",
     )
     p.add_argument(
-        "--console-base-url", help="base URL of execution links (default: http://<host>:<port>/console)"
+        "--console-base-url",
+        help="base URL of execution links (default: the console, http://<host>:<http-port>/console)",
     )
     p.add_argument(
         "--pythonpath",

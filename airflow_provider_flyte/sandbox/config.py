@@ -45,7 +45,8 @@ class SandboxConfig:
     http_port: int = 0
     projects: tuple[str, ...] = (DEFAULT_PROJECT,)
     domains: tuple[str, ...] = DEFAULT_DOMAINS
-    #: console-style URL base for execution links; default ``http://<host>:<port>/console``
+    #: URL base of execution links; default: the console served by the HTTP endpoint,
+    #: ``http(s)://<host>:<http_port>/console`` (the bound HTTP port once the sandbox is started)
     console_base_url: str | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
@@ -91,4 +92,11 @@ class SandboxConfig:
         return f"{self.host}:{self.port}"
 
     def console_url(self) -> str:
-        return self.console_base_url or f"http://{self.endpoint}/console"
+        """Base URL of console links: ``console_base_url``, else the sandbox's own console on its HTTP port."""
+        if self.console_base_url:
+            return self.console_base_url.rstrip("/")
+        scheme = "https" if self.tls_cert_file is not None else "http"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.http_port}/console"

@@ -8,6 +8,7 @@ event loop):
 * ``POST /oauth2/token``: OAuth2 client-credentials token endpoint (HTTP Basic ``client_id:quote_plus(secret)`` as
   flytekit sends it, or ``client_id``/``client_secret`` form fields);
 * ``GET /.well-known/oauth-authorization-server`` and ``GET /healthcheck``;
+* ``/console/...``: the web console (:mod:`airflow_provider_flyte.sandbox.console`; GET, and POST of its forms);
 * whatever :meth:`SandboxHttpServer.mount` adds for a path prefix (GET/HEAD).
 
 Hostile clients are bounded (see :class:`HttpLimits`): the URL, the signature and credentials in headers are
@@ -42,6 +43,7 @@ from google.protobuf import json_format
 from airflow_provider_flyte.sandbox.auth import TokenStore, check_client_credentials, oauth2_metadata
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.config import AuthSettings
+from airflow_provider_flyte.sandbox.console import Console, is_console_path
 from airflow_provider_flyte.sandbox.dataproxy import SignedUrlError, UrlSigner, VerifiedRequest
 
 log = logging.getLogger(__name__)
@@ -305,7 +307,9 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes ------------------------------------------------------------------------------------------------
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        if url.path == "/healthcheck":
+        if is_console_path(url.path):
+            self._console(b"")
+        elif url.path == "/healthcheck":
             self._json(200, {"status": "ok"})
         elif url.path == "/.well-known/oauth-authorization-server":
             metadata = json_format.MessageToDict(
@@ -336,11 +340,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
-        if url.path != "/oauth2/token":
+        if not is_console_path(url.path) and url.path != "/oauth2/token":
             self._reject(_Rejected(404, "not_found", f"no such resource: {url.path}"), body_pending=True)
             return
         try:
-            self._token()
+            if url.path == "/oauth2/token":
+                self._token()
+            else:
+                self._check_size(MAX_FORM_BYTES)
+                self._console(b"".join(self._body_chunks(MAX_FORM_BYTES)))
         except _Rejected as rejected:
             self._reject(rejected, body_pending=False)
             self.close_connection = True
@@ -352,7 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command == "PUT":
                 self._check_upload(url.path, url.query)
             elif self.command == "POST":
-                if url.path != "/oauth2/token":
+                if not is_console_path(url.path) and url.path != "/oauth2/token":
                     raise _Rejected(404, "not_found", f"no such resource: {url.path}")
                 self._check_size(MAX_FORM_BYTES)
         except _Rejected as rejected:
@@ -362,6 +370,14 @@ class _Handler(BaseHTTPRequestHandler):
         return super().handle_expect_100()
 
     # -- handlers ----------------------------------------------------------------------------------------------
+    def _console(self, body: bytes) -> None:
+        console = self.app.console
+        if console is None:
+            self._error(503, "unavailable", "the console starts with the admin core; retry in a moment")
+            return
+        response = console.handle(self.command, self.path, self.headers, body)
+        self._send(response.status, response.body, response.content_type, response.headers)
+
     def _check_upload(self, path: str, query: str) -> VerifiedRequest:
         """Everything about an upload that the headers decide: URL, signature, expiry, size, Content-MD5."""
         try:
@@ -498,6 +514,8 @@ class SandboxHttpServer:
         self.ssl_context = ssl_context
         self.limits = limits or HttpLimits()
         self._mounts: dict[str, Mounted] = {}
+        #: the web console, set once the admin core runs (``/console`` answers 503 until then)
+        self.console: Console | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -58,6 +58,7 @@ from airflow_provider_flyte.sandbox.auth import (
 )
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 from airflow_provider_flyte.sandbox.config import SandboxConfig
+from airflow_provider_flyte.sandbox.console import Console
 from airflow_provider_flyte.sandbox.dataproxy import DataProxyServicer, UrlSigner
 from airflow_provider_flyte.sandbox.errors import SandboxError
 from airflow_provider_flyte.sandbox.faults import FaultInjector
@@ -355,6 +356,14 @@ class Sandbox:
 
             self.admin = admin = self._admin_factory(self.config, blobs)
             await admin.start()
+            http.console = Console(
+                admin,
+                asyncio.get_running_loop(),
+                blobs=blobs,
+                sign_download=lambda uri, ttl: signer.sign("GET", uri, ttl),
+                auth=config.auth,
+                tokens=self.tokens,
+            )
             servicers = {
                 "AdminService": admin.admin_servicer,
                 "SignalService": admin.signal_servicer,

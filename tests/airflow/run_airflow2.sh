@@ -25,8 +25,8 @@ mkdir -p "$WORK/src"
   | tar -xf - -C "$WORK/src"
 "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK/src"
 # runtime dependencies of the provider that Airflow 2.11 does not already pull in
-"$VENV/bin/pip" install -q -c "$REPO/constraints/constraints-airflow-2.11-3.11.txt" "flyteidl>=1.16.7,<2" "protobuf>=5.26" "grpcio>=1.62" cloudpickle "fsspec>=2024.9.0" \
-  pendulum msgpack croniter
+"$VENV/bin/pip" install -q -c "$REPO/constraints/constraints-airflow-2.11-3.11.txt" "flyteidl>=1.16.7,<2" "protobuf>=5.26,<8" "grpcio>=1.62" cloudpickle "fsspec>=2024.9.0" \
+  msgpack croniter PyYAML
 
 "$VENV/bin/python" -c "import airflow; print('Airflow', airflow.__version__)"
 cd "$WORK/src"

@@ -215,10 +215,10 @@ def test_mounted_prefixes_serve_get_requests(fresh_sandbox: Callable[..., Any]) 
         handler.end_headers()
         handler.wfile.write(body)
 
-    sb.sandbox.http_server.mount("/console", hello)
-    with urllib.request.urlopen(f"{sb.http_endpoint}/console/projects/x", timeout=10) as response:
-        assert response.read() == b"hello /console/projects/x"
+    sb.sandbox.http_server.mount("/reports", hello)
+    with urllib.request.urlopen(f"{sb.http_endpoint}/reports/projects/x", timeout=10) as response:
+        assert response.read() == b"hello /reports/projects/x"
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(f"{sb.http_endpoint}/consoles", timeout=10)
+        urllib.request.urlopen(f"{sb.http_endpoint}/reportsx", timeout=10)
     assert info.value.code == 404
 

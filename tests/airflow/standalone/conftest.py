@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -205,7 +206,8 @@ def standalone(sandbox: Any, examples: dict[str, Any]) -> Iterator[Standalone]:
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "6",
         "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-        "AIRFLOW_CONN_FLYTE_DEFAULT": conn_uri(sandbox.endpoint),
+        # execution links point at the sandbox's console (its HTTP endpoint), as the README's connection does
+        "AIRFLOW_CONN_FLYTE_DEFAULT": conn_uri(sandbox.endpoint, console_url=quote(sandbox.config.console_url(), safe="")),
     }
     runner = Standalone(home, env)
     try:

@@ -44,3 +44,9 @@ with DAG("sa_retry", schedule=None, start_date=START, catchup=False, tags=["flyt
         task_id="run", launch_plan="examples.slow", inputs={"seconds": 20.0}, deferrable=True, poll_interval=1,
         retries=1, retry_delay=dt.timedelta(seconds=1),
     )
+
+# The browser test (test_console_browser.py) opens this task's "Flyte Execution" link and approves the gate there.
+with DAG("sa_console", schedule=None, start_date=START, catchup=False, tags=["flyte-standalone"]) as sa_console:
+    FlyteExecuteOperator(
+        task_id="run", launch_plan="examples.approval", inputs={"x": 5}, deferrable=True, poll_interval=1,
+    )

@@ -8,6 +8,8 @@ a ``FlyteFile`` default works; and every blob the sandbox hands out is a ``flyte
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -169,6 +171,23 @@ def test_our_client_downloads_outputs(ours: OurRemote, passed_along: Any, tmp_pa
     uri = execution.outputs.literals["o3"].scalar.blob.uri
     with codec.FlyteFile(uri).open("r") as fh:  # our light FlyteFile, through fsspec
         assert fh.read() == "hello!"
+
+
+def test_our_client_downloads_without_flytekit(
+    sandbox: SandboxThread, passed_along: Any, tmp_path: Path
+) -> None:
+    """Our client needs only the core (fsspec and this package's filesystem), not flytekit."""
+    script = f"""
+import sys
+sys.modules["flytekit"] = None  # importing flytekit now fails
+from airflow_provider_flyte.remote import Config, FlyteRemote
+with FlyteRemote(Config.for_sandbox({sandbox.endpoint!r}), default_project={P!r}, default_domain={D!r}) as r:
+    r.download(r.fetch_execution(name={passed_along.id.name!r}).outputs, {str(tmp_path)!r})
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "o3").read_text() == "hello!"
+    assert (tmp_path / "o4" / "sub" / "two.txt").read_text() == "2"
 
 
 # ------------------------------------------------------------------------------------------------ uploads

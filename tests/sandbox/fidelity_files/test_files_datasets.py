@@ -8,6 +8,7 @@ a ``FlyteFile`` default works; and every blob the sandbox hands out is a ``flyte
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -255,6 +256,49 @@ def test_flytefile_default(fk: Any, tmp_path: Path) -> None:
     execution = run(fk, fk.default_wf_name, suffix="?")  # the default still applies with another input given
     fk.download(execution.outputs, str(tmp_path))
     assert (tmp_path / "o0" / "rewritten.txt").read_text() == "from the default?"
+
+
+PYFLYTE_PROJECT = """
+import pandas as pd
+from flytekit import task, workflow
+from flytekit.types.file import FlyteFile
+
+
+@task
+def frame(f: FlyteFile) -> pd.DataFrame:
+    with open(f) as fh:
+        return pd.DataFrame({"word": fh.read().split()})
+
+
+@task
+def shout(df: pd.DataFrame) -> FlyteFile:
+    with open("shout.txt", "w") as fh:
+        fh.write(" ".join(df["word"].str.upper()))
+    return FlyteFile("shout.txt")
+
+
+@workflow
+def wf(f: FlyteFile) -> FlyteFile:
+    return shout(df=frame(f=f))
+"""
+
+
+def test_pyflyte_run_remote_with_a_local_file(sandbox: SandboxThread, fk: Any, tmp_path: Path) -> None:
+    """``pyflyte run --remote`` through a config file: the code is fast-registered, the local file uploaded."""
+    (tmp_path / "words.py").write_text(PYFLYTE_PROJECT)
+    (tmp_path / "in.txt").write_text("files look remote")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"admin:\n  endpoint: dns:///{sandbox.endpoint}\n  insecure: true\n")
+    pyflyte = Path(sys.executable).parent / "pyflyte"
+    argv = [str(pyflyte), "-c", str(config), "run", "--remote", "words.py", "wf", "--f", "in.txt"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    name = re.search(r"/executions/(\w+)", done.stdout)
+    assert name, done.stdout
+    execution = fk.wait(fk.fetch_execution(name=name.group(1)), **WAIT)
+    assert execution.closure.phase == 4, execution.error
+    with execution.outputs.get("o0", as_type=FlyteFile).open("r") as fh:
+        assert fh.read() == "FILES LOOK REMOTE"
 
 
 # ------------------------------------------------------------------------------------------ where blobs go

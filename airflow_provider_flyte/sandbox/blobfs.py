@@ -99,11 +99,18 @@ def entry_point_shim(directory: str | os.PathLike[str]) -> Path:
     target = dist / "entry_points.txt"
     if not target.exists() or target.read_text() != entry_points:
         dist.mkdir(parents=True, exist_ok=True)
-        (dist / "METADATA").write_text(
-            "Metadata-Version: 2.1\nName: airflow-provider-flyte-blobfs\nVersion: 0\n"
+        _write_atomically(
+            dist / "METADATA", "Metadata-Version: 2.1\nName: airflow-provider-flyte-blobfs\nVersion: 0\n"
         )
-        target.write_text(entry_points)
+        _write_atomically(target, entry_points)
     return Path(directory)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Temp file + rename: a task process started meanwhile (another sandbox on the dir) never reads half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def task_environment(data_dir: str | os.PathLike[str], env: Mapping[str, str]) -> dict[str, str]:

@@ -111,3 +111,11 @@ def pass_along_wf(
 @workflow
 def inputs_wf(f: FlyteFile, d: FlyteDirectory, sd: StructuredDataset) -> tuple[Summary, FlyteFile]:
     return consume(f=f, d=d, sd=sd), rewrite(f=f, suffix="?")
+
+
+def write_note(text: str) -> str:
+    """An in-process task of the sandbox (not flytekit): returns a local file it wrote, as a blob output."""
+    path = os.path.join(_local_dir(), "inprocess.txt")
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path

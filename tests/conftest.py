@@ -10,14 +10,24 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_flyte.sandbox import blobfs
 from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.testing import SandboxThread, run_sandbox
+
+if not blobfs.entry_point_installed():
+    # a checkout whose installed metadata predates the flytesandbox:// fsspec entry point (``pip install -e .``
+    # not re-run): declare it for this process and every subprocess, as the installed package would
+    _shim = blobfs.entry_point_shim(tempfile.mkdtemp(prefix="flytesandbox-entry-point-"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(_shim)]))
+    blobfs.register()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Local side of file transfer: hashing, HTTP PUT to signed URLs, deterministic code bundles, downloads.
 
 Uploads go through the DataProxy (see :func:`~.ops.files.upload_file`); downloads read the blob store directly
-with fsspec (``file``, ``s3``, ``gs``, ``abfs`` ... by URI scheme), like flytekit's ``FlyteRemote.download``.
+with fsspec (``s3``, ``gs``, ``abfs``, the embedded sandbox's ``flytesandbox``, ``file`` ... by URI scheme), like
+flytekit's ``FlyteRemote.download``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from airflow_provider_flyte.remote.config import PlatformConfig
-from airflow_provider_flyte.remote.errors import FlyteInvalidInputError, FlyteSystemError
+from airflow_provider_flyte.remote.errors import (
+    FlyteInvalidInputError,
+    FlyteMissingDependencyError,
+    FlyteSystemError,
+)
 
 #: Names never packaged by :func:`build_fast_package` (flytekit's standard ignores).
 IGNORED_NAMES = frozenset(
@@ -172,7 +177,14 @@ def copy_uri(uri: str, local_path: Path, recursive: bool, storage_options: Mappi
     protocol = uri.split("://", 1)[0] if "://" in uri else "file"
     if protocol == "file" and "://" in uri:
         uri = unquote(urlparse(uri).path)  # file:// URIs are percent-encoded (Path.as_uri), paths are not
-    fs, path = fsspec.core.url_to_fs(uri, **dict(storage_options.get(protocol, {})))
+    try:
+        fs, path = fsspec.core.url_to_fs(uri, **dict(storage_options.get(protocol, {})))
+    except (ImportError, ValueError) as exc:
+        raise FlyteMissingDependencyError(
+            f"cannot read {uri}: no fsspec filesystem for {protocol!r} ({exc}). Install the package that provides "
+            "it (s3fs for s3://, gcsfs for gs://, adlfs for abfs://; flytesandbox:// comes with "
+            "airflow-provider-flyte: reinstall it if its entry point is missing)"
+        ) from exc
     local_path.parent.mkdir(parents=True, exist_ok=True)
     if recursive and fs.isdir(path):
         local_path.mkdir(parents=True, exist_ok=True)

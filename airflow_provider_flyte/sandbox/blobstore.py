@@ -1,4 +1,8 @@
-"""The sandbox's blob store: ``file://`` URIs under ``<data dir>/blobs``, readable by fsspec and by flytekit."""
+"""The sandbox's blob store: ``flytesandbox://`` URIs of files under ``<data dir>/blobs`` (see :mod:`.blobfs`).
+
+flytekit and fsspec read and write them through :class:`~.blobfs.SandboxBlobFileSystem`, the sandbox itself
+directly on disk.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from urllib.parse import urlparse
 
 from google.protobuf.message import Message
 
+from airflow_provider_flyte.sandbox import blobfs
+
 M = TypeVar("M", bound=Message)
 
 
 class BlobStore:
-    """Content lives in plain files; a URI is ``file://<absolute path>``.
+    """Content lives in plain files; a URI is ``flytesandbox://<absolute path>``.
 
     Writes are atomic (temp file + rename) so a kill -9 never leaves a half-written blob behind.
     """
@@ -28,16 +34,19 @@ class BlobStore:
         rel = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
         # not Path.as_uri(): it percent-encodes characters such as "=" (base32 padding in data proxy paths),
         # which fsspec and flytekit do not decode
-        return "file://" + (self.root / rel).as_posix()
+        return blobfs.uri_for(self.root / rel)
 
     @staticmethod
     def path(uri: str) -> Path:
-        """Local path of a ``file://`` URI (or of a plain absolute path)."""
+        """Local path of a ``flytesandbox://`` URI, of a ``file://`` URI (data dirs written before the scheme
+        existed, task logs) or of a plain absolute path."""
+        if blobfs.is_blob_uri(uri):
+            return blobfs.local_path(uri)
         if uri.startswith("file://"):
             return Path(urlparse(uri).path)
         if uri.startswith("/"):
             return Path(uri)
-        raise ValueError(f"the sandbox blob store only holds file:// URIs, got {uri!r}")
+        raise ValueError(f"the sandbox blob store only holds {blobfs.PREFIX} (and file://) URIs, got {uri!r}")
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         target = self.path(uri)

@@ -75,7 +75,7 @@ class UrlSigner:
             rel = Path(path).resolve().relative_to(self._blobs.root)
         except ValueError:
             raise invalid(
-                f"native_url [{native_url}] is outside of the sandbox's blob store ({self._blobs.root.as_uri()})"
+                f"native_url [{native_url}] is outside of the sandbox's blob store ({self._blobs.uri()})"
             ) from None
         return rel.as_posix()
 

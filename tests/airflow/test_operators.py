@@ -344,7 +344,7 @@ def test_task_by_name_returns_files_and_datasets_as_uris(echo_tasks: dict[str, s
                               poll_interval=0.2)
     result = op.execute(context("file"))
     uri = result["o0"]
-    assert isinstance(uri, str) and uri.startswith("file://") and uri.endswith(".csv")
+    assert isinstance(uri, str) and uri.startswith("flytesandbox:///") and uri.endswith(".csv")
     assert Path(urllib.parse.urlparse(uri).path).read_text() == "a,b\n1,2\n"  # uploaded, echoed, readable
     op = FlyteExecuteOperator(task_id="ds", task=echo_tasks["dataset"], version="v1",
                               inputs={"x": "s3://bucket/table.parquet"}, deferrable=True, poll_interval=0.2)

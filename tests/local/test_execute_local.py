@@ -59,7 +59,7 @@ def test_local_task_runs_from_the_uploaded_bundle(remote: Any, showcase: Any, co
     args = list(template.container.args)
     assert args[:2] == ["pyflyte-fast-execute", "--additional-distribution"]
     bundle = args[2]
-    assert bundle.startswith("file://") and Path(bundle).name.startswith("fast")
+    assert bundle.startswith("flytesandbox:///") and Path(bundle).name.startswith("fast")
     assert Path(unquote(urlparse(bundle).path)).is_file()  # in the sandbox's blob store
 
     _target, execution = run(remote, showcase.where, {})

@@ -70,7 +70,7 @@ def test_local_files_as_inputs_and_download(remote: FlyteRemote, tmp_path: Path)
     local.write_text("payload")
     execution = remote.execute(echo_file, inputs={"x": FlyteFile(str(local))}, wait=True)
     uri = execution.outputs.literals["o0"].scalar.blob.uri
-    assert uri.startswith("file://") and BlobStore.path(uri).read_text() == "payload"
+    assert uri.startswith("flytesandbox:///") and BlobStore.path(uri).read_text() == "payload"
     written = remote.download(execution.outputs, tmp_path / "dl")
     assert written == [tmp_path / "dl" / "o0"] and (tmp_path / "dl" / "o0").read_text() == "payload"
 

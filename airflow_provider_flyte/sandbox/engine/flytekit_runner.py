@@ -3,7 +3,7 @@
 The task's container ``command + args`` (``pyflyte-execute ...`` / ``pyflyte-fast-execute ...``) is run with the
 console scripts of the sandbox's own Python (the bin directory of ``sys.executable``) after replacing the
 templates ``{{.input}}``, ``{{.outputPrefix}}``, ``{{.rawOutputDataPrefix}}``, ``{{.checkpointOutputPrefix}}``
-and ``{{.prevCheckpointPrefix}}`` with ``file://`` URIs in the blob store. The environment is a Flyte pod's
+and ``{{.prevCheckpointPrefix}}`` with ``flytesandbox://`` URIs in the blob store (see ``blobfs``). The environment is a Flyte pod's
 (``FLYTE_INTERNAL_*``, ``FLYTE_ATTEMPT_NUMBER``, container env, execution envs) and ``PYTHONPATH`` starts with
 ``config.task_pythonpath``. The sandbox never imports flytekit: it reads ``outputs.pb`` / ``error.pb`` /
 ``futures.pb`` written by the entrypoint. At most ``config.max_task_processes`` subprocesses run at once. On
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
+from airflow_provider_flyte.sandbox import blobfs
 from airflow_provider_flyte.sandbox.engine.runners import (
     SYSTEM,
     USER,
@@ -129,6 +130,7 @@ class FlytekitRunner:
             pythonpath.append(os.environ["PYTHONPATH"])
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+        env.update(blobfs.task_environment(self._config.data_dir, env))
         return env
 
     async def run(self, request: TaskRequest, on_running: OnRunning) -> TaskResult:
@@ -193,13 +195,13 @@ class FlytekitRunner:
             err = doc.error
             return TaskResult(
                 error=execution_error(
-                    err.origin or USER, err.code, err.message, error_uri=error_files[0].as_uri()
+                    err.origin or USER, err.code, err.message, error_uri=blobfs.uri_for(error_files[0])
                 ),
                 recoverable=err.kind == errors_pb2.ContainerError.RECOVERABLE,
             )
         futures = prefix / "futures.pb"
         if futures.exists():
-            return TaskResult(futures_uri=futures.as_uri())
+            return TaskResult(futures_uri=blobfs.uri_for(futures))
         outputs_file = prefix / "outputs.pb"
         if returncode != 0:
             return TaskResult.failure(
@@ -210,10 +212,10 @@ class FlytekitRunner:
         outputs = literals_pb2.LiteralMap()
         if outputs_file.exists():
             outputs.ParseFromString(outputs_file.read_bytes())
-            return TaskResult(outputs=outputs, output_uri=outputs_file.as_uri())
+            return TaskResult(outputs=outputs, output_uri=blobfs.uri_for(outputs_file))
         if request.template.interface.outputs.variables:
             return TaskResult.failure(
-                SYSTEM, "OutputsNotFound", f"the task exited without writing {outputs_file.as_uri()}"
+                SYSTEM, "OutputsNotFound", f"the task exited without writing {blobfs.uri_for(outputs_file)}"
             )
         return TaskResult(outputs=outputs)
 

@@ -1,11 +1,15 @@
 """Python values <-> literals for in-process tasks, through the codec (``remote.codec``).
 
-The sandbox reads and writes its own blob store: offloaded literals are read from it, files a task returns as
-local paths stay where they are (``file://``), and pickled values (the tasks' own data) may be unpickled.
+The sandbox reads and writes its own blob store: offloaded literals are read from it, files and directories a
+task returns as local paths are copied into it below the raw output prefix (as a pod uploads them), and pickled
+values (the tasks' own data) may be unpickled.
 """
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +21,32 @@ from airflow_provider_flyte.remote.codec import (
     to_literal,
     to_python,
 )
+from airflow_provider_flyte.sandbox import blobfs
 from airflow_provider_flyte.sandbox.blobstore import BlobStore
 
 
-def _local_upload(path: str) -> str:
-    return Path(path).resolve().as_uri()
+def _uploader(blobs: BlobStore, raw_output_prefix: str | None) -> Callable[[str], str]:
+    """Local file/directory -> ``<raw output prefix>/<random>/<name>`` in the blob store (a file written
+    atomically); without a blob-store prefix the path stays where it is (``file://``)."""
+
+    def upload(path: str) -> str:
+        src = Path(path).resolve()
+        if raw_output_prefix is None or not blobfs.is_blob_uri(raw_output_prefix):
+            return src.as_uri()
+        target = f"{raw_output_prefix.rstrip('/')}/{uuid.uuid4().hex}/{src.name}"
+        if src.is_dir():
+            shutil.copytree(src, BlobStore.path(target))
+        else:
+            blobs.write_bytes(target, src.read_bytes())
+        return target
+
+    return upload
 
 
 def codec_context(blobs: BlobStore, raw_output_prefix: str | None = None) -> CodecContext:
-    """The codec context of in-process tasks: reads from the blob store, local files kept in place."""
+    """The codec context of in-process tasks: reads from the blob store, local files copied into it."""
     return CodecContext(
-        upload=_local_upload,
+        upload=_uploader(blobs, raw_output_prefix),
         read_bytes=blobs.read_bytes,
         allow_pickle=True,
         raw_output_prefix=raw_output_prefix,

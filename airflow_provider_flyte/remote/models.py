@@ -306,6 +306,34 @@ class Options:
     overwrite_cache: bool | None = None
 
     @classmethod
+    def coerce(cls, options: Any) -> Options | None:
+        """Ours as it is; flytekit's ``Options`` (``Labels``/``Annotations``/``RawOutputDataConfig``/
+        ``SecurityContext``/``Notification`` models) converted by duck typing, without importing flytekit."""
+        if options is None or isinstance(options, Options):
+            return options
+        if not all(hasattr(options, f) for f in ("labels", "annotations", "security_context", "max_parallelism")):
+            raise TypeError(f"options must be an Options (ours or flytekit's), got {type(options).__name__}")
+
+        def values(model: Any) -> Mapping[str, str] | None:
+            return dict(getattr(model, "values", model)) if model is not None else None
+
+        def idl(model: Any) -> Any:
+            return model.to_flyte_idl() if hasattr(model, "to_flyte_idl") else model
+
+        raw = options.raw_output_data_config
+        notifications = getattr(options, "notifications", None)
+        return cls(
+            labels=values(options.labels),
+            annotations=values(options.annotations),
+            raw_output_data_config=getattr(raw, "output_location_prefix", raw),
+            security_context=idl(options.security_context),
+            max_parallelism=options.max_parallelism,
+            notifications=[idl(n) for n in notifications] if notifications is not None else None,
+            disable_notifications=getattr(options, "disable_notifications", None),
+            overwrite_cache=getattr(options, "overwrite_cache", None),
+        )
+
+    @classmethod
     def default_from(
         cls, k8s_service_account: str | None = None, raw_data_prefix: str | None = None
     ) -> Options:

@@ -63,7 +63,7 @@ class Entities:
         one = literals_pb2.Literal()
         one.scalar.primitive.integer = 1
         fixed_spec = specs.launch_plan_spec(self.workflow.id, fixed_inputs={"b": one})
-        self.fixed_lp = remote.register_launch_plan(fixed_spec, "c2.wf.plus_one")
+        self.fixed_lp = remote.register_launch_plan(fixed_spec, name="c2.wf.plus_one")
 
 
 @pytest.fixture(scope="module")

@@ -159,7 +159,7 @@ def test_backfill(remote: FlyteRemote) -> None:
     wf = remote.register_workflow(workflow_pb2.WorkflowSpec(template=template), default_launch_plan=False)
     lp_name = f"c2b.daily-{v}"
     remote.register_launch_plan(
-        specs.launch_plan_spec(wf.id, cron="0 0 * * *", kickoff_time_input_arg="t"), lp_name
+        specs.launch_plan_spec(wf.id, cron="0 0 * * *", kickoff_time_input_arg="t"), name=lp_name
     )
     start, end = datetime(2024, 1, 1), datetime(2024, 1, 4)
 

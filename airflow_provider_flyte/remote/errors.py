@@ -116,6 +116,11 @@ class FlyteExecutionFailedError(FlyteError):
         self.node_id = node_id
 
 
+class FlyteMissingNameError(FlyteUserError, KeyError, ValueError, AttributeError):
+    """An input/output name that is not there: a ``KeyError`` (mapping protocol) that is also the ``ValueError``
+    (``resolver[name]``) and ``AttributeError`` (``resolver.get(name)``) flytekit raises."""
+
+
 class FlyteConfigError(FlyteUserError):
     """The client configuration (endpoint, TLS, auth) is incomplete or contradictory."""
 

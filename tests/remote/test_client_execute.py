@@ -183,7 +183,7 @@ def test_execute_with_every_option_is_stored(remote: FlyteRemote, entities: Enti
     assert stored.security_context.run_as.k8s_service_account == "sa"
     assert stored.max_parallelism == 7
     assert stored.notifications.notifications[0].email.recipients_email == ["a@b.c"]
-    assert stored.overwrite_cache and stored.interruptible.value
+    assert stored.overwrite_cache and stored.interruptible is True  # a bool, as flytekit's
     assert [(kv.key, kv.value) for kv in stored.envs.values] == [("FOO", "bar")]
     assert list(stored.tags) == ["t1"]
     assert stored.execution_cluster_label.value == "blue"
@@ -243,7 +243,7 @@ def test_list_executions_by_names_in_one_rpc(remote: FlyteRemote, entities: Enti
     assert all(
         e.spec.launch_plan.name == "c2.wf.plus_one" or e.spec.launch_plan.name == "c2.wf" for e in found
     )
-    assert all(e.closure.created_at.seconds > 0 for e in found)  # server closures, not client placeholders
+    assert all(e.closure.created_at.timestamp() > 0 for e in found)  # server closures, not client placeholders
     recent = remote.recent_executions(limit=2)
     assert {e.id.name for e in recent} == set(names[1:])  # the newest ones, and only as many as asked
     assert remote.list_executions(names=[]) == []

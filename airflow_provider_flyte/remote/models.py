@@ -158,9 +158,9 @@ class LiteralsResolver(Mapping[str, Any]):
 
 
 def _aware(ts: Any) -> Any:
-    from datetime import timezone
+    from datetime import UTC
 
-    return ts.ToDatetime().replace(tzinfo=timezone.utc)
+    return ts.ToDatetime().replace(tzinfo=UTC)
 
 
 def _naive(ts: Any) -> Any:

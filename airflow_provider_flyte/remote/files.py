@@ -84,13 +84,27 @@ def _included(rel: Path) -> bool:
 
 
 def _package_files(root: Path, deref_symlinks: bool) -> list[tuple[str, Path]]:
+    """The files to pack: everything under ``root`` that flytekit's ignores (``.gitignore`` via git,
+    ``.dockerignore``, ``.flyteignore``, standard patterns) and ours leave in."""
+    from airflow_provider_flyte.remote.ignore import IgnoreRules
+
+    rules = IgnoreRules(root)
     files: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=deref_symlinks):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_NAMES)
+        here = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in IGNORED_NAMES and not rules.is_ignored((here / d).as_posix(), is_dir=True)
+        )
         for fname in filenames:
             full = Path(dirpath) / fname
             rel = full.relative_to(root)
-            if _included(rel) and (full.is_file() or (full.is_symlink() and not deref_symlinks)):
+            if (
+                _included(rel)
+                and (full.is_file() or (full.is_symlink() and not deref_symlinks))
+                and not rules.is_ignored(rel.as_posix())
+            ):
                 files.append((rel.as_posix(), full))
     files.sort()
     return files

@@ -1016,23 +1016,31 @@ class RemoteBase:
     def _op_download(
         self, data: Any, download_to: str | os.PathLike[str], recursive: bool = True
     ) -> Op[list[Path]]:
-        """Copy the files/directories/datasets that outputs (a ``LiteralsResolver`` or ``LiteralMap``) or one
-        ``Literal`` refer to under ``download_to`` (``<download_to>/<name>`` per output). Returns the paths."""
+        """Download the files, directories and structured datasets that outputs (a ``LiteralsResolver`` or
+        ``LiteralMap``) or one ``Literal`` refer to, laid out as flytekit's ``download``: ``<download_to>/<name>/``
+        per output (``data`` for a single literal), collections and maps one level deeper per item, structs as
+        ``<name>.json``. A literal map needs ``recursive=True``, as in flytekit. Returns the paths written."""
         from airflow_provider_flyte.remote import files
+        from airflow_provider_flyte.remote.errors import FlyteDownloadUsageError
 
-        if isinstance(data, LiteralsResolver):
-            data = data.literals
-        elif hasattr(data, "literals") and not hasattr(data, "scalar"):
-            data = dict(data.literals)
+        single = hasattr(data, "WhichOneof") and hasattr(data, "scalar")
+        if not single and not recursive:
+            raise FlyteDownloadUsageError(
+                "Please specify --recursive to download all variables in a literal map."
+            )
+        if single:
+            named = {"data": data}
+        elif isinstance(data, LiteralsResolver):
+            named = data.literals
+        else:
+            named = dict(data.literals)
         base = Path(download_to)
         opts = self.config.storage_options
 
         def download() -> list[Path]:
-            if not isinstance(data, Mapping):
-                return files.download_literal(data, base, recursive, opts)
             out: list[Path] = []
-            for key, lit in data.items():
-                out += files.download_literal(lit, base / key, recursive, opts)
+            for var, lit in named.items():
+                out += files.download_literal(lit, var, base, opts)
             return out
 
         written: list[Path] = yield Local(download)

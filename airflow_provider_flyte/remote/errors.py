@@ -121,6 +121,13 @@ class FlyteMissingNameError(FlyteUserError, KeyError, ValueError, AttributeError
     (``resolver[name]``) and ``AttributeError`` (``resolver.get(name)``) flytekit raises."""
 
 
+class FlyteDownloadUsageError(FlyteInvalidInputError):
+    """``download`` of a literal map without ``recursive=True`` (flytekit raises ``click.UsageError``, which
+    this also is once click is loaded)."""
+
+    ctx: Any = None  # click's UsageError.ctx
+
+
 class FlyteConfigError(FlyteUserError):
     """The client configuration (endpoint, TLS, auth) is incomplete or contradictory."""
 
@@ -146,7 +153,8 @@ RegistrationSkipped = FlyteRegistrationSkippedError
 
 # ------------------------------------------------------------------------------- flytekit's except clauses
 
-#: Our class -> (flytekit module, class name) added as an extra base once that module is loaded.
+#: Our class -> (flytekit module, class name) added as an extra base once that module is loaded (and click's
+#: ``UsageError``, which flytekit's ``download`` raises).
 FLYTEKIT_BASES: dict[type[Exception], tuple[str, str]] = {
     FlyteError: ("flytekit.exceptions.base", "FlyteException"),
     FlyteUserError: ("flytekit.exceptions.user", "FlyteUserException"),
@@ -160,6 +168,7 @@ FLYTEKIT_BASES: dict[type[Exception], tuple[str, str]] = {
     FlyteSystemError: ("flytekit.exceptions.system", "FlyteSystemException"),
     FlyteSystemUnavailableError: ("flytekit.exceptions.system", "FlyteSystemUnavailableException"),
     FlyteRegistrationSkippedError: ("flytekit.remote.remote", "RegistrationSkipped"),
+    FlyteDownloadUsageError: ("click.exceptions", "UsageError"),
 }
 # parents before children, so every C3 merge sees its parents' final MRO
 _pending: list[type[Exception]] = list(FLYTEKIT_BASES)

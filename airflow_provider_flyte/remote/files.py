@@ -217,7 +217,7 @@ def copy_uri(
         local_path.mkdir(parents=True, exist_ok=True)
         target = local_path / path.rstrip("/").rsplit("/", 1)[-1]
         fs.get(path, str(target))
-        return target
+        return Path(target)
     else:
         fs.get(path, str(local_path))
     return local_path

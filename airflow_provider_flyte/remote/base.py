@@ -21,7 +21,7 @@ from airflow_provider_flyte.remote import names as _names
 from airflow_provider_flyte.remote.auth import create_authenticator
 from airflow_provider_flyte.remote.config import SANDBOX_ENDPOINT, Config, PlatformConfig
 from airflow_provider_flyte.remote.console import console_base_url, entity_url, execution_url
-from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+from airflow_provider_flyte.remote.errors import FlyteInvalidInputError, FlyteMissingArgumentError
 from airflow_provider_flyte.remote.local import is_local_entity, local_entity_op
 from airflow_provider_flyte.remote.models import (
     FlyteLaunchPlan,
@@ -1023,6 +1023,8 @@ class RemoteBase:
         from airflow_provider_flyte.remote import files
         from airflow_provider_flyte.remote.errors import FlyteDownloadUsageError
 
+        if type(data).__name__ in ("Literal", "LiteralMap") and hasattr(data, "to_flyte_idl"):
+            data = data.to_flyte_idl()  # flytekit's literal models
         single = hasattr(data, "WhichOneof") and hasattr(data, "scalar")
         if not single and not recursive:
             raise FlyteDownloadUsageError(
@@ -1030,10 +1032,9 @@ class RemoteBase:
             )
         if single:
             named = {"data": data}
-        elif isinstance(data, LiteralsResolver):
-            named = data.literals
-        else:
-            named = dict(data.literals)
+        else:  # ours or flytekit's LiteralsResolver, a LiteralMap, or a dict of literals
+            named = dict(data.literals if hasattr(data, "literals") else data)
+        named = {k: v.to_flyte_idl() if hasattr(v, "to_flyte_idl") else v for k, v in named.items()}
         base = Path(download_to)
         opts = self.config.storage_options
 
@@ -1049,7 +1050,7 @@ class RemoteBase:
 
 def _required(value: str | None, what: str) -> str:
     if not value:
-        raise FlyteInvalidInputError(f"{what} is required")
+        raise FlyteMissingArgumentError(f"the {what!r} argument must be specified.")  # flytekit's wording
     return value
 
 

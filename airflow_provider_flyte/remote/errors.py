@@ -97,6 +97,10 @@ class FlyteAssertionError(FlyteUserError, AssertionError):
     """The object is not in a state that allows the access, e.g. outputs of an execution that is not done."""
 
 
+class FlyteMissingArgumentError(FlyteInvalidInputError, FlyteAssertionError):
+    """A required argument (``name`` ...) was not given: invalid input, and flytekit's ``FlyteAssertion``."""
+
+
 class FlyteExecutionFailedError(FlyteError):
     """An execution ended in failure; carries the Flyte error (kind, code, message, failing node)."""
 
@@ -167,6 +171,8 @@ FLYTEKIT_BASES: dict[type[Exception], tuple[str, str]] = {
     FlyteTimeoutError: ("flytekit.exceptions.user", "FlyteTimeout"),
     FlyteSystemError: ("flytekit.exceptions.system", "FlyteSystemException"),
     FlyteSystemUnavailableError: ("flytekit.exceptions.system", "FlyteSystemUnavailableException"),
+    # flytekit maps FAILED_PRECONDITION (e.g. terminating a finished execution) to its FlyteSystemException
+    FlyteFailedPreconditionError: ("flytekit.exceptions.system", "FlyteSystemException"),
     FlyteRegistrationSkippedError: ("flytekit.remote.remote", "RegistrationSkipped"),
     FlyteDownloadUsageError: ("click.exceptions", "UsageError"),
 }
@@ -191,7 +197,10 @@ def link_flytekit() -> None:
             _pending.remove(ours)
             if not issubclass(ours, theirs):
                 first, *rest = ours.__bases__  # flytekit's class before builtin bases (TypeError ...): a valid MRO
-                ours.__bases__ = (first, theirs, *rest)
+                try:
+                    ours.__bases__ = (first, theirs, *rest)
+                except TypeError:  # pragma: no cover - a future flytekit hierarchy we cannot merge: keep ours
+                    continue
 
 
 link_flytekit()

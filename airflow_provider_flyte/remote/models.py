@@ -454,10 +454,10 @@ class _HasClosure:
         raise NotImplementedError
 
     def _assert_done(self, what: str) -> None:
-        if not self.is_done:
-            raise FlyteAssertionError(
-                f"Please wait until the execution has completed before requesting its {what} ({self!r} is not done)."
-            )
+        if not self.is_done:  # flytekit's wording
+            if what == "error":
+                raise FlyteAssertionError("Please wait until a workflow has completed before checking for an error.")
+            raise FlyteAssertionError(f"Please wait until the execution has completed before requesting the {what}.")
 
 
 class _HasData(_HasClosure):

@@ -84,6 +84,22 @@ class AsyncFlyteRemote(RemoteBase):
     upload_file = _awaitable(RemoteBase._op_upload_file)
     fast_package = _awaitable(RemoteBase._op_fast_package)
     download = _awaitable(RemoteBase._op_download)
+    list_projects = _awaitable(RemoteBase._op_list_projects)
+    get_domains = _awaitable(RemoteBase._op_get_domains)
+    list_tasks_by_version = _awaitable(RemoteBase._op_list_tasks_by_version)
+    get_execution_metrics = _awaitable(RemoteBase._op_get_execution_metrics)
+    # flytekit's per-kind entry points: all are execute() (which tells the kinds apart), same keyword arguments
+    execute_local_task = execute
+    execute_local_workflow = execute
+    execute_local_launch_plan = execute
+    execute_reference_task = execute
+    execute_reference_workflow = execute
+    execute_reference_launch_plan = execute
+    execute_remote_task_lp = execute
+    execute_remote_wf = execute
+    # fetched eagerly (flytekit's lazy entities defer the same RPC)
+    fetch_task_lazy = fetch_task
+    fetch_workflow_lazy = fetch_workflow
 
 
 __all__ = ["AsyncFlyteRemote"]

@@ -30,7 +30,6 @@ from airflow_provider_flyte.remote.models import (
     FlyteWorkflow,
     FlyteWorkflowExecution,
     Launchable,
-    LiteralsResolver,
     Options,
     Signal,
 )
@@ -41,7 +40,7 @@ from airflow_provider_flyte.remote.ops import files as file_ops
 from airflow_provider_flyte.remote.ops import server as server_ops
 from airflow_provider_flyte.remote.ops import signals as signal_ops
 from airflow_provider_flyte.remote.ops import waiting
-from airflow_provider_flyte.remote.ops.call import Local, Op
+from airflow_provider_flyte.remote.ops.call import ADMIN, Call, Local, Op
 from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK, WORKFLOW
 from airflow_provider_flyte.remote.transport import RpcStats
 from airflow_provider_flyte.remote.uploads import UploadLocation
@@ -885,6 +884,45 @@ class RemoteBase:
         """The ``limit`` most recent executions."""
         return self._op_list_executions(project, domain, limit=limit)
 
+    def _op_list_projects(
+        self, limit: int | None = 100, filters: Any = None, sort_by: Any = None
+    ) -> Op[list[Any]]:
+        """Registered projects (``admin.Project``: ``id``, ``name``, ``description``), as flytekit's
+        ``list_projects``; ``filters`` is a flyteadmin filter string or flytekit ``Filter`` models."""
+        return server_ops.list_projects(limit, _filter_string(filters), sort_by)
+
+    def _op_get_domains(self) -> Op[list[Any]]:
+        """Registered domains (``admin.Domain``: ``id``, ``name``), as flytekit's ``get_domains``."""
+        return server_ops.get_domains()
+
+    def _op_list_tasks_by_version(
+        self, version: str, project: str | None = None, domain: str | None = None, limit: int | None = 100
+    ) -> Op[list[FlyteTask]]:
+        """Every task of a project/domain registered under ``version`` (flytekit's ``list_tasks_by_version``)."""
+        from flyteidl.admin import common_pb2
+
+        if not version:
+            raise FlyteInvalidInputError("Must specify a version")
+        p, d = self._pd(project, domain)
+        request = common_pb2.ResourceListRequest(
+            id=common_pb2.NamedEntityIdentifier(project=p, domain=d), limit=limit or 100, filters=f"eq(version,{version})"
+        )
+        response = yield Call(ADMIN, "ListTasks", request, True)
+        return [FlyteTask(t) for t in response.tasks]
+
+    def _op_get_execution_metrics(self, id: Any, depth: int = 10) -> Op[Any]:
+        """The execution's timing spans (``core.Span``), as flytekit's ``get_execution_metrics``."""
+        return server_ops.get_execution_metrics(self._exec_id(id, None, None), depth)
+
+    def generate_console_http_domain(self) -> str:
+        """Where the console is: ``console_endpoint``, else ``http(s)://<endpoint>`` (flytekit's)."""
+        return self._console_base
+
+    @staticmethod
+    def get_extra_headers_for_protocol(native_url: str) -> dict[str, str]:
+        """Headers the upload PUT needs for ``native_url`` (Azure blob storage: ``x-ms-blob-type``)."""
+        return {"x-ms-blob-type": "BlockBlob"} if native_url.startswith("abfs") else {}
+
     # signals ---------------------------------------------------------------------------------------------------
     def _op_list_signals(
         self,
@@ -1046,6 +1084,13 @@ class RemoteBase:
 
         written: list[Path] = yield Local(download)
         return written
+
+
+def _filter_string(filters: Any) -> str | None:
+    """A flyteadmin filter string from one, or from flytekit ``Filter`` models (joined with ``+``)."""
+    if filters is None or isinstance(filters, str):
+        return filters
+    return "+".join(str(f.to_flyte_idl() if hasattr(f, "to_flyte_idl") else f) for f in filters)
 
 
 def _required(value: str | None, what: str) -> str:

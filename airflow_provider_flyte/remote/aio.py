@@ -84,6 +84,7 @@ class AsyncFlyteRemote(RemoteBase):
     upload_file = _awaitable(RemoteBase._op_upload_file)
     fast_package = _awaitable(RemoteBase._op_fast_package)
     download = _awaitable(RemoteBase._op_download)
+    get = _awaitable(RemoteBase._op_get)
     list_projects = _awaitable(RemoteBase._op_list_projects)
     get_domains = _awaitable(RemoteBase._op_get_domains)
     list_tasks_by_version = _awaitable(RemoteBase._op_list_tasks_by_version)

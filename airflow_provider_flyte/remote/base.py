@@ -30,6 +30,7 @@ from airflow_provider_flyte.remote.models import (
     FlyteWorkflow,
     FlyteWorkflowExecution,
     Launchable,
+    LiteralsResolver,
     Options,
     Signal,
 )
@@ -1050,6 +1051,25 @@ class RemoteBase:
         package = yield Local(lambda: files.build_fast_package(root, output, deref_symlinks))
         uploaded = yield from self._op_upload_file(package)
         return uploaded
+
+    def _op_get(self, flyte_uri: str | None = None) -> Op[Any]:
+        """Resolve a ``flyte://`` data URI (flytekit's ``get``): a :class:`LiteralsResolver` for inputs/outputs,
+        a ``core.Literal`` for one value, or the bytes behind a signed URL (e.g. a deck)."""
+        from airflow_provider_flyte.remote.codec.context import fsspec_read_bytes
+
+        uri = _required(flyte_uri, "flyte_uri")
+        response = yield from file_ops.get_data(uri)
+        which = response.WhichOneof("data")
+        if which == "literal_map":
+            return LiteralsResolver(response.literal_map.literals, decoder=self._decode)
+        if which == "literal":
+            return response.literal
+        urls = list(response.pre_signed_urls.signed_url)
+        if not urls:
+            raise FlyteInvalidInputError(f"Flyte url {uri} resolved to empty download link")
+        options = self.config.storage_options
+        data: bytes = yield Local(lambda: fsspec_read_bytes(urls[0], options))
+        return data
 
     def _op_download(
         self, data: Any, download_to: str | os.PathLike[str], recursive: bool = True

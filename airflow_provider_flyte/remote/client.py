@@ -74,6 +74,7 @@ class FlyteRemote(RemoteBase):
     upload_file = _blocking(RemoteBase._op_upload_file)
     fast_package = _blocking(RemoteBase._op_fast_package)
     download = _blocking(RemoteBase._op_download)
+    get = _blocking(RemoteBase._op_get)
     list_projects = _blocking(RemoteBase._op_list_projects)
     get_domains = _blocking(RemoteBase._op_get_domains)
     list_tasks_by_version = _blocking(RemoteBase._op_list_tasks_by_version)

@@ -138,7 +138,14 @@ def server_and_aliases(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]
         "lazy": remote.fetch_task_lazy(name=f"{WF}.double", version=ctx.version).id.name,
         "lazy.wf": lazy.id.name,
         "execute_remote_wf": dict(execution.outputs),
+        "get.outputs": _flyte_uri_values(remote, f"flyte://v1/{P}/{D}/{execution.id.name}/n0/o", "o0"),
+        "get.inputs": _flyte_uri_values(remote, f"flyte://v1/{P}/{D}/{execution.id.name}/n0/i", "x"),
     }
+
+
+def _flyte_uri_values(remote: Any, uri: str, name: str) -> tuple[list[str], Any]:
+    got = remote.get(uri)  # a resolver without types: flytekit's needs as_type
+    return sorted(got.keys()), got.get(name, as_type=int)
 
 
 def _task_view(t: Any) -> dict[str, Any]:

@@ -118,6 +118,20 @@ def test_activate_launch_plan(remote: FlyteRemote, entities: Entities) -> None:
     assert not remote.fetch_launch_plan(name="c2.wf.plus_one", version=entities.version).is_active
 
 
+def test_active_launch_plan_and_flytekit_names(remote: FlyteRemote, entities: Entities) -> None:
+    """flytekit's fetch_active_launchplan (None when no version is active), activate/deactivate_launchplan, and
+    register_launch_plan without a name (the workflow's: its default launch plan)."""
+    assert remote.fetch_active_launchplan(name="c2.wf.plus_one") is None
+    remote.activate_launchplan(entities.fixed_lp.id)
+    active = remote.fetch_active_launchplan(name="c2.wf.plus_one")
+    assert active is not None and active.id == entities.fixed_lp.id
+    remote.deactivate_launchplan(entities.fixed_lp.id)
+    assert remote.fetch_active_launchplan(name="c2.wf.plus_one") is None
+    assert remote.fetch_active_launchplan(name="never.registered") is None
+    default = remote.register_launch_plan(specs.launch_plan_spec(entities.workflow.id))
+    assert (default.id.name, default.id.version) == (entities.workflow.id.name, entities.workflow.id.version)
+
+
 # ---------------------------------------------------------------------------------------------- execute
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +76,17 @@ def test_our_objects_never_import_flytekit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_file_values_download_like_flytekits(tmp_path: Any) -> None:
+    from airflow_provider_flyte.remote.codec.files import FlyteDirectory, FlyteFile
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.txt").write_text("A")
+    (tmp_path / "d" / "sub" / "b.txt").write_text("B")
+    local = FlyteFile(str(tmp_path / "d" / "a.txt"))
+    assert local.download() == str(tmp_path / "d" / "a.txt")  # already local: the path itself
+    copied = FlyteFile((tmp_path / "d" / "a.txt").as_uri()).download()
+    assert copied != local.path and Path(copied).read_text() == "A" and copied.endswith("a.txt")
+    folder = FlyteDirectory((tmp_path / "d").as_uri()).download()
+    assert (Path(folder) / "sub" / "b.txt").read_text() == "B"

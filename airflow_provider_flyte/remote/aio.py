@@ -6,6 +6,7 @@ HTTP PUTs, downloads) runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any, TypeVar, cast
 
 from airflow_provider_flyte.remote.base import RemoteBase
@@ -28,6 +29,9 @@ class AsyncFlyteRemote(RemoteBase):
         super().__init__(*args, **kwargs)
         self._transport = AsyncTransport(self.config.platform, self._auth, self._stats)
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    # help() and inspect show the real parameters (flytekit's, in its order)
+    __init__.__signature__ = inspect.signature(RemoteBase.__init__)  # type: ignore[attr-defined]
 
     async def _run(self, op: Op[T]) -> T:
         self._loop = asyncio.get_running_loop()

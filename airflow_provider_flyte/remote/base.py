@@ -880,10 +880,11 @@ class RemoteBase:
         return [self._wrap(e) for e in protos]
 
     def _op_recent_executions(
-        self, project: str | None = None, domain: str | None = None, limit: int = 100
+        self, project: str | None = None, domain: str | None = None, limit: int = 100, filters: Any = None
     ) -> Op[list[FlyteWorkflowExecution]]:
-        """The ``limit`` most recent executions."""
-        return self._op_list_executions(project, domain, limit=limit)
+        """The ``limit`` most recent executions (``filters``: a flyteadmin filter string or flytekit ``Filter``
+        models)."""
+        return self._op_list_executions(project, domain, filters=_filter_string(filters), limit=limit)
 
     def _op_list_projects(
         self, limit: int | None = 100, filters: Any = None, sort_by: Any = None
@@ -1043,12 +1044,23 @@ class RemoteBase:
         return file_ops.upload_file(path, p, d, filename_root, files.hash_file, self._put_file)
 
     def _op_fast_package(
-        self, root: str | os.PathLike[str], deref_symlinks: bool = True, output: str | None = None
+        self,
+        root: str | os.PathLike[str],
+        deref_symlinks: bool = True,
+        output: str | None = None,
+        options: Any = None,
     ) -> Op[tuple[bytes, str]]:
-        """Package ``root`` as a deterministic ``fast<md5>.tar.gz`` and upload it; ``(md5, native_url)``."""
+        """Package ``root`` as a deterministic ``fast<md5>.tar.gz`` and upload it; ``(md5, native_url)``. Files
+        ignored by ``.gitignore`` / ``.dockerignore`` / ``.flyteignore`` are left out, as by flytekit; flytekit's
+        ``FastPackageOptions`` add its ``ignores`` (flytekit ``Ignore`` classes) and ``keep_default_ignores=False``
+        drops the default ones."""
         from airflow_provider_flyte.remote import files
 
-        package = yield Local(lambda: files.build_fast_package(root, output, deref_symlinks))
+        extra = [cls(str(root)).is_ignored for cls in getattr(options, "ignores", None) or ()]
+        defaults = bool(getattr(options, "keep_default_ignores", True))
+        package = yield Local(
+            lambda: files.build_fast_package(root, output, deref_symlinks, extra_ignores=extra, default_ignores=defaults)
+        )
         uploaded = yield from self._op_upload_file(package)
         return uploaded
 

@@ -3,6 +3,7 @@ on a blocking gRPC channel. The API follows flytekit's ``FlyteRemote`` ("Executi
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, TypeVar, cast
 
 from airflow_provider_flyte.remote.base import EntityRef, RemoteBase
@@ -24,6 +25,9 @@ class FlyteRemote(RemoteBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._transport = SyncTransport(self.config.platform, self._auth, self._stats)
+
+    # help() and inspect show the real parameters (flytekit's, in its order)
+    __init__.__signature__ = inspect.signature(RemoteBase.__init__)  # type: ignore[attr-defined]
 
     def _run(self, op: Op[T]) -> T:
         return cast(T, self._transport.run(op))

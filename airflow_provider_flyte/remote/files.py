@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -83,12 +83,18 @@ def _included(rel: Path) -> bool:
     return not any(part in IGNORED_NAMES for part in rel.parts) and not rel.name.endswith(IGNORED_SUFFIXES)
 
 
-def _package_files(root: Path, deref_symlinks: bool) -> list[tuple[str, Path]]:
+def _package_files(
+    root: Path,
+    deref_symlinks: bool,
+    extra_ignores: Sequence[Callable[[str], bool]] = (),
+    default_ignores: bool = True,
+) -> list[tuple[str, Path]]:
     """The files to pack: everything under ``root`` that flytekit's ignores (``.gitignore`` via git,
-    ``.dockerignore``, ``.flyteignore``, standard patterns) and ours leave in."""
+    ``.dockerignore``, ``.flyteignore``, standard patterns; unless ``default_ignores`` is false), the
+    ``extra_ignores`` predicates (root-relative paths) and ours leave in."""
     from airflow_provider_flyte.remote.ignore import IgnoreRules
 
-    rules = IgnoreRules(root)
+    rules = IgnoreRules(root, extra_ignores, default_ignores)
     files: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=deref_symlinks):
         here = Path(dirpath).relative_to(root)
@@ -111,7 +117,12 @@ def _package_files(root: Path, deref_symlinks: bool) -> list[tuple[str, Path]]:
 
 
 def build_fast_package(
-    root: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, deref_symlinks: bool = True
+    root: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    deref_symlinks: bool = True,
+    *,
+    extra_ignores: Sequence[Callable[[str], bool]] = (),
+    default_ignores: bool = True,
 ) -> Path:
     """A deterministic ``fast<md5>.tar.gz`` of ``root`` (sorted entries, mtime 0, no owners, gzip mtime 0):
     the same tree always gives the same bytes and name. Written to ``output`` (a directory; default: a temp dir)."""
@@ -120,7 +131,7 @@ def build_fast_package(
     src = Path(root)
     if not src.is_dir():
         raise FlyteInvalidInputError(f"fast_package needs a directory, {str(src)!r} is not one")
-    entries = _package_files(src, deref_symlinks)
+    entries = _package_files(src, deref_symlinks, extra_ignores, default_ignores)
     digest = hashlib.md5()
     for rel, full in entries:
         digest.update(rel.encode())

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -98,10 +99,14 @@ def _docker_matches(patterns: list[_Pattern], path: str) -> bool:
 class IgnoreRules:
     """The ignore rules of one source tree (read once)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, extra: Sequence[Callable[[str], bool]] = (), defaults: bool = True
+    ) -> None:
         self.root = root
-        self._docker = self._read(".dockerignore")
-        self._flyte = self._read(".flyteignore")
+        self._extra = tuple(extra)
+        self._defaults = defaults
+        self._docker = self._read(".dockerignore") if defaults else []
+        self._flyte = self._read(".flyteignore") if defaults else []
 
     def _read(self, name: str) -> list[_Pattern]:
         path = self.root / name
@@ -128,6 +133,10 @@ class IgnoreRules:
 
     def is_ignored(self, rel: str, is_dir: bool = False) -> bool:
         """Whether the root-relative POSIX path ``rel`` is left out of the package."""
+        if any(ignored(rel) for ignored in self._extra):
+            return True
+        if not self._defaults:
+            return False
         files, dirs = self._git_ignored
         if files and (rel in files or (is_dir and dirs and f"{rel}/" in dirs)):
             return True

@@ -31,6 +31,12 @@ TREE = {
 }
 
 
+def _always_left_out(member: str) -> bool:
+    from airflow_provider_flyte.remote.files import IGNORED_NAMES, IGNORED_SUFFIXES
+
+    return bool(set(member.split("/")) & IGNORED_NAMES) or member.endswith(IGNORED_SUFFIXES)
+
+
 def _members(archive: Path) -> set[str]:
     with tarfile.open(archive) as tar:
         return {m.name for m in tar.getmembers() if m.isfile()}
@@ -71,3 +77,29 @@ def test_ignored_data_does_not_change_the_package(tmp_path: Path) -> None:
     (root / "data" / "big.csv").write_text("changed, and ignored\n")
     (root / "build" / "out" / "b.txt").write_text("new\n")
     assert build_fast_package(root, tmp_path / "b").name == first.name
+
+
+@pytest.mark.parametrize("keep_defaults", [True, False], ids=["with-defaults", "only-custom"])
+def test_fast_package_options_ignores(tmp_path: Path, flytekit_sandbox: object, keep_defaults: bool) -> None:
+    """flytekit's FastPackageOptions: custom Ignore classes, with or without the default ignores."""
+    from flytekit.tools.fast_registration import FastPackageOptions, fast_package
+    from flytekit.tools.ignore import Ignore
+
+    from airflow_provider_flyte.remote import Config, FlyteRemote
+
+    class NoNotes(Ignore):
+        def _is_ignored(self, path: str) -> bool:
+            return path.endswith(".md")
+
+    root = _tree(tmp_path / "src", git=False)
+    options = FastPackageOptions(ignores=[NoNotes], keep_default_ignores=keep_defaults)
+    (tmp_path / "fk").mkdir()
+    theirs = _members(Path(fast_package(root, tmp_path / "fk", deref_symlinks=True, options=options)))
+    endpoint = flytekit_sandbox.endpoint  # type: ignore[attr-defined]
+    with FlyteRemote(Config.for_sandbox(endpoint), "flytesnacks", "development") as remote:
+        remote.fast_package(root, output=str(tmp_path / "ours"), options=options)
+    (package,) = (tmp_path / "ours").iterdir()
+    ours = _members(package)
+    # never packed here, whatever the options: caches, byte code, .git, virtualenvs
+    assert ours == {m for m in theirs if not _always_left_out(m)} and "wf/notes.md" not in ours
+    assert ("data/big.csv" in ours) is (not keep_defaults)

@@ -270,3 +270,15 @@ def test_console_urls(remote: FlyteRemote, entities: Entities) -> None:
     )
     assert remote.generate_console_url(entities.lp).endswith(f"/launch_plan/c2.wf/version/{entities.version}")
     assert remote.generate_console_url(entities.task).endswith(f"/task/c2.add/version/{entities.version}")
+
+
+async def test_async_client_has_flytekits_methods(sandbox: SandboxThread, entities: Entities) -> None:
+    from airflow_provider_flyte.remote import AsyncFlyteRemote
+
+    async with AsyncFlyteRemote(Config.for_sandbox(sandbox.endpoint), P, D) as remote:
+        assert P in [p.id for p in await remote.list_projects()]
+        assert D in [d.id for d in await remote.get_domains()]
+        assert await remote.fetch_active_launchplan(name="never.registered") is None
+        tasks = await remote.list_tasks_by_version(entities.version)
+        assert entities.task.id.name in [t.id.name for t in tasks]
+        assert all(t.id.version == entities.version for t in tasks)

@@ -41,7 +41,7 @@ from airflow_provider_flyte.remote.ops import files as file_ops
 from airflow_provider_flyte.remote.ops import server as server_ops
 from airflow_provider_flyte.remote.ops import signals as signal_ops
 from airflow_provider_flyte.remote.ops import waiting
-from airflow_provider_flyte.remote.ops.call import ADMIN, Call, Local, Op
+from airflow_provider_flyte.remote.ops.call import Local, Op
 from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK, WORKFLOW
 from airflow_provider_flyte.remote.transport import RpcStats
 from airflow_provider_flyte.remote.uploads import UploadLocation
@@ -901,16 +901,10 @@ class RemoteBase:
         self, version: str, project: str | None = None, domain: str | None = None, limit: int | None = 100
     ) -> Op[list[FlyteTask]]:
         """Every task of a project/domain registered under ``version`` (flytekit's ``list_tasks_by_version``)."""
-        from flyteidl.admin import common_pb2
-
         if not version:
             raise FlyteInvalidInputError("Must specify a version")
         p, d = self._pd(project, domain)
-        request = common_pb2.ResourceListRequest(
-            id=common_pb2.NamedEntityIdentifier(project=p, domain=d), limit=limit or 100, filters=f"eq(version,{version})"
-        )
-        response = yield Call(ADMIN, "ListTasks", request, True)
-        return [FlyteTask(t) for t in response.tasks]
+        return entity_ops.list_tasks_by_version(p, d, version, limit or 100)
 
     def _op_get_execution_metrics(self, id: Any, depth: int = 10) -> Op[Any]:
         """The execution's timing spans (``core.Span``), as flytekit's ``get_execution_metrics``."""

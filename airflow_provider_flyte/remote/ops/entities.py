@@ -170,3 +170,16 @@ def fetch_active_launch_plan(project: str, domain: str, name: str) -> Op[FlyteLa
     except FlyteEntityNotFoundError:
         return None
     return FlyteLaunchPlan(proto)
+
+
+def list_tasks_by_version(project: str, domain: str, version: str, limit: int) -> Op[list[FlyteTask]]:
+    """The tasks of a project/domain registered under ``version`` (one ListTasks page of ``limit``)."""
+    from flyteidl.admin import common_pb2
+
+    request = common_pb2.ResourceListRequest(
+        id=common_pb2.NamedEntityIdentifier(project=project, domain=domain),
+        limit=limit,
+        filters=f"eq(version,{version})",
+    )
+    response = yield Call(ADMIN, "ListTasks", request, True)
+    return [FlyteTask(t) for t in response.tasks]

@@ -535,19 +535,18 @@ class RemoteBase:
         options: Any = None,
         fast_package_options: Any = None,
     ) -> Op[FlyteWorkflow]:
-        """Register a flytekit ``@workflow`` with its source tree packaged and uploaded (fast registration), as
-        flytekit's ``fast_register_workflow``. ``fast_package_options`` is accepted for compatibility; the package
-        honours ``.gitignore`` / ``.dockerignore`` / ``.flyteignore``."""
-        wf = yield from self._register_local_op(
+        """Register a flytekit ``@workflow`` with the source tree of its module packaged and uploaded (script
+        mode, as flytekit's ``fast_register_workflow``, which is ``register_script`` on the module's root)."""
+        ss = serialization_settings
+        wf = yield from self._op_register_script(
             entity,
-            WORKFLOW,
-            serialization_settings,
-            version,
-            None,
-            None,
+            image_config=getattr(ss, "image_config", None),
+            version=version,
+            project=getattr(ss, "project", None),
+            domain=getattr(ss, "domain", None),
             default_launch_plan=default_launch_plan,
             options=options,
-            fast=True,
+            fast_package_options=fast_package_options,
         )
         assert isinstance(wf, FlyteWorkflow)
         return wf
@@ -655,8 +654,9 @@ class RemoteBase:
         fast_package_options: Any = None,
     ) -> Op[Launchable]:
         """Script mode (flytekit's ``register_script``): package ``source_path`` (default: the entity's source
-        root; ``.gitignore``/``.dockerignore``/``.flyteignore`` honoured), upload it, and register the task,
-        workflow or launch plan to run from it. ``version`` defaults to one derived from the content."""
+        root; ``.gitignore``/``.dockerignore``/``.flyteignore`` and ``fast_package_options.ignores`` honoured; the
+        whole tree is packed, so ``copy_all`` and ``module_name`` change nothing), upload it, and register the
+        task, workflow or launch plan to run from it. ``version`` defaults to one derived from the content."""
         from airflow_provider_flyte.remote.local.detect import is_reference_entity, local_kind
         from airflow_provider_flyte.remote.local.serialize import script_settings
 
@@ -677,7 +677,7 @@ class RemoteBase:
                     "imported from)"
                 )
             root = str(tree.project_root)
-        _md5, url = yield from self._op_fast_package(root)
+        _md5, url = yield from self._op_fast_package(root, options=fast_package_options)
         settings = yield Local(
             lambda: script_settings(p, d, image_config, url, destination_dir, root, envs, default_resources)
         )

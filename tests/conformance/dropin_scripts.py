@@ -294,6 +294,23 @@ def registration(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]:
     return seen
 
 
+def script_mode(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]:
+    """register_script and fast_register_workflow: the code is packaged, uploaded and run from the package."""
+    from tests.conformance.dropin_workflows import add_one_wf
+
+    remote = _remote(FlyteRemote, ctx)
+    root = str(Path(__file__).resolve().parents[2])
+    scripted = remote.register_script(
+        add_one_wf, version=ctx.fresh, source_path=root, module_name="tests.conformance.dropin_workflows"
+    )
+    fast = remote.fast_register_workflow(add_one_wf, version=ctx.fresh + "-fast")
+    seen: dict[str, Any] = {"types": (type(scripted).__name__, type(fast).__name__)}
+    for key, wf in (("script", scripted), ("fast", fast)):
+        execution = remote.wait(remote.execute(wf, inputs={"x": 1}), **WAIT)
+        seen[key] = (wf.id.name, execution.closure.phase, execution.outputs["o0"])
+    return seen
+
+
 def local_entities(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]:
     """execute() of local flytekit entities: registered when missing; ``name=`` picks a registered entity."""
     from tests.conformance.dropin_workflows import Point, add_one, point_wf
@@ -416,6 +433,7 @@ SCRIPTS: dict[str, Script] = {
         signals,
         errors,
         registration,
+        script_mode,
         local_entities,
         interactive,
         backfill,

@@ -75,3 +75,8 @@ def note_wf(text: str) -> FlyteFile:
 @task
 def add_one(x: int) -> int:
     return x + 1
+
+
+@workflow
+def add_one_wf(x: int) -> int:
+    return add_one(x=add_one(x=x))

@@ -5,7 +5,7 @@ Used by the README demo and the tests::
     from airflow_provider_flyte.remote.client import FlyteRemote
     from flyte_examples_registry import register_examples
 
-    with FlyteRemote.for_sandbox("127.0.0.1:30080") as remote:
+    with FlyteRemote.for_sandbox(endpoint="127.0.0.1:30080") as remote:
         register_examples(remote)
 
 Registration is idempotent (registering identical entities again is a no-op). What gets registered, in
@@ -102,7 +102,7 @@ def register_examples(
             greet_wf.id,
             default_inputs=specs.parameter_map({"name": string}, {"name": literal(string_value="world")}),
         ),
-        GREET,
+        name=GREET,
         version=version,
     )
     workflow(
@@ -152,7 +152,7 @@ def register_examples(
             cron=DAILY_CRON,
             kickoff_time_input_arg="run_date",
         ),
-        DAILY,
+        name=DAILY,
         version=version,
     )
     return {

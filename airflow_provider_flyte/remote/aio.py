@@ -6,6 +6,7 @@ HTTP PUTs, downloads) runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any, TypeVar, cast
 
 from airflow_provider_flyte.remote.base import RemoteBase
@@ -28,6 +29,9 @@ class AsyncFlyteRemote(RemoteBase):
         super().__init__(*args, **kwargs)
         self._transport = AsyncTransport(self.config.platform, self._auth, self._stats)
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    # help() and inspect show the real parameters (flytekit's, in its order)
+    __init__.__signature__ = inspect.signature(RemoteBase.__init__)  # type: ignore[attr-defined]
 
     async def _run(self, op: Op[T]) -> T:
         self._loop = asyncio.get_running_loop()
@@ -56,6 +60,12 @@ class AsyncFlyteRemote(RemoteBase):
     register_task = _awaitable(RemoteBase._op_register_task)
     register_workflow = _awaitable(RemoteBase._op_register_workflow)
     register_launch_plan = _awaitable(RemoteBase._op_register_launch_plan)
+    fast_register_workflow = _awaitable(RemoteBase._op_fast_register_workflow)
+    register_script = _awaitable(RemoteBase._op_register_script)
+    raw_register = _awaitable(RemoteBase._op_raw_register)
+    fetch_active_launchplan = _awaitable(RemoteBase._op_fetch_active_launchplan)
+    activate_launchplan = _awaitable(RemoteBase._op_activate_launchplan)
+    deactivate_launchplan = _awaitable(RemoteBase._op_deactivate_launchplan)
     activate_launch_plan = _awaitable(RemoteBase._op_activate_launch_plan)
     execute = _awaitable(RemoteBase._op_execute)
     fetch_execution = _awaitable(RemoteBase._op_fetch_execution)
@@ -78,6 +88,23 @@ class AsyncFlyteRemote(RemoteBase):
     upload_file = _awaitable(RemoteBase._op_upload_file)
     fast_package = _awaitable(RemoteBase._op_fast_package)
     download = _awaitable(RemoteBase._op_download)
+    get = _awaitable(RemoteBase._op_get)
+    list_projects = _awaitable(RemoteBase._op_list_projects)
+    get_domains = _awaitable(RemoteBase._op_get_domains)
+    list_tasks_by_version = _awaitable(RemoteBase._op_list_tasks_by_version)
+    get_execution_metrics = _awaitable(RemoteBase._op_get_execution_metrics)
+    # flytekit's per-kind entry points: all are execute() (which tells the kinds apart), same keyword arguments
+    execute_local_task = execute
+    execute_local_workflow = execute
+    execute_local_launch_plan = execute
+    execute_reference_task = execute
+    execute_reference_workflow = execute
+    execute_reference_launch_plan = execute
+    execute_remote_task_lp = execute
+    execute_remote_wf = execute
+    # fetched eagerly (flytekit's lazy entities defer the same RPC)
+    fetch_task_lazy = fetch_task
+    fetch_workflow_lazy = fetch_workflow
 
 
 __all__ = ["AsyncFlyteRemote"]

@@ -17,10 +17,11 @@ from airflow_provider_flyte.remote.models import FlyteLaunchPlan
 
 
 def backfill_version(
-    from_date: datetime, to_date: datetime, launchplan: str, launchplan_version: str | None
+    first_tick: datetime, last_tick: datetime, launchplan: str, launchplan_version: str | None
 ) -> str:
-    """flytekit's deterministic backfill version: urlsafe base64 of md5("{from}-{to}-{lp}-{lp_version}")."""
-    digest = hashlib.md5(f"{from_date}-{to_date}-{launchplan}-{launchplan_version}".encode()).digest()
+    """flytekit's deterministic backfill version: urlsafe base64 of md5("{first}-{last}-{lp}-{lp_version}"),
+    where first/last are the first and last schedule ticks backfilled (not the requested range)."""
+    digest = hashlib.md5(f"{first_tick}-{last_tick}-{launchplan}-{launchplan_version}".encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 

@@ -21,7 +21,7 @@ from airflow_provider_flyte.remote import names as _names
 from airflow_provider_flyte.remote.auth import create_authenticator
 from airflow_provider_flyte.remote.config import SANDBOX_ENDPOINT, Config, PlatformConfig
 from airflow_provider_flyte.remote.console import console_base_url, entity_url, execution_url
-from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+from airflow_provider_flyte.remote.errors import FlyteInvalidInputError, FlyteMissingArgumentError
 from airflow_provider_flyte.remote.local import is_local_entity, local_entity_op
 from airflow_provider_flyte.remote.models import (
     FlyteLaunchPlan,
@@ -104,14 +104,12 @@ class RemoteBase:
         default_project: str | None = None,
         default_domain: str | None = None,
         data_upload_location: str | None = DEFAULT_UPLOAD_LOCATION,
+        interactive_mode_enabled: bool | None = None,
         *,
         allow_pickle: bool = False,
-        interactive_mode_enabled: bool | None = None,
     ) -> None:
-        if config is None:
-            config = Config.auto()
-        elif isinstance(config, PlatformConfig):
-            config = Config(platform=config)
+        # ours, or flytekit's Config / PlatformConfig (converted without importing flytekit)
+        config = Config.coerce(config)
         self.config: Config = config
         self.default_project = default_project
         self.default_domain = default_domain
@@ -141,14 +139,18 @@ class RemoteBase:
         cls,
         endpoint: str,
         insecure: bool = False,
+        data_config: Any = None,
+        config_file: str | os.PathLike[str] | None = None,
         default_project: str | None = None,
         default_domain: str | None = None,
+        data_upload_location: str = DEFAULT_UPLOAD_LOCATION,
+        interactive_mode_enabled: bool | None = None,
         **platform_kwargs: Any,
     ) -> Any:
-        """Client for ``endpoint`` (``host[:port]``); keyword arguments are :class:`PlatformConfig` fields."""
-        return cls(
-            Config.for_endpoint(endpoint, insecure, **platform_kwargs), default_project, default_domain
-        )
+        """Client for ``endpoint`` (``host[:port]``), as flytekit's ``for_endpoint`` (same parameters, in the same
+        order); further keyword arguments are :class:`PlatformConfig` fields."""
+        config = Config.for_endpoint(endpoint, insecure, data_config, config_file, **platform_kwargs)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
 
     @classmethod
     def auto(
@@ -156,21 +158,29 @@ class RemoteBase:
         config_file: str | os.PathLike[str] | None = None,
         default_project: str | None = None,
         default_domain: str | None = None,
+        data_upload_location: str = DEFAULT_UPLOAD_LOCATION,
+        interactive_mode_enabled: bool | None = None,
         **platform_overrides: Any,
     ) -> Any:
         """Client configured from ``FLYTE_*`` env vars and the flytectl/flytekit config file."""
-        return cls(Config.auto(config_file, **platform_overrides), default_project, default_domain)
+        config = Config.auto(config_file, **platform_overrides)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
 
     @classmethod
     def for_sandbox(
         cls,
-        endpoint: str = SANDBOX_ENDPOINT,
         default_project: str | None = "flytesnacks",
         default_domain: str | None = "development",
+        data_upload_location: str = DEFAULT_UPLOAD_LOCATION,
+        interactive_mode_enabled: bool | None = None,
+        *,
+        endpoint: str = SANDBOX_ENDPOINT,
         **platform_kwargs: Any,
     ) -> Any:
-        """Client for a local sandbox (plaintext, no auth), defaulting to flytesnacks/development."""
-        return cls(Config.for_sandbox(endpoint, **platform_kwargs), default_project, default_domain)
+        """Client for a local sandbox (plaintext, no auth), defaulting to flytesnacks/development; the positional
+        parameters are flytekit's, ``endpoint`` (keyword) defaults to ``127.0.0.1:30080``."""
+        config = Config.for_sandbox(endpoint, **platform_kwargs)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
 
     # properties and pure helpers -------------------------------------------------------------------------------
     @property
@@ -423,21 +433,65 @@ class RemoteBase:
         assert isinstance(lp, FlyteLaunchPlan)
         return lp
 
+    def _register_local_op(
+        self,
+        entity: Any,
+        resource_type: int,
+        serialization_settings: Any,
+        version: str | None,
+        project: str | None,
+        domain: str | None,
+        *,
+        default_launch_plan: bool = True,
+        options: Any = None,
+        fast: bool = False,
+    ) -> Op[Launchable]:
+        """Register a flytekit entity as flytekit's ``register_*`` do: code from the image unless ``fast`` or the
+        settings ask for fast registration; ``version``, else the settings', else derived from the content."""
+        ss = serialization_settings
+        fast_settings = getattr(ss, "fast_serialization_settings", None)
+        wants_fast = fast or bool(fast_settings is not None and fast_settings.enabled)
+        target = yield from local_entity_op(
+            self,
+            entity,
+            project=project,
+            domain=domain,
+            version=version or getattr(ss, "version", None),
+            serialization_settings=ss,
+            code=None if wants_fast else "image",
+            interactive_mode_enabled=False if fast else None,
+            default_launch_plan=default_launch_plan,
+            options=options,
+        )
+        registered: Launchable = target.entity
+        if int(registered.id.resource_type) == resource_type:
+            return registered
+        lid = registered.id  # a workflow's default launch plan: the workflow has the same id
+        found = yield from entity_ops.fetch_entity(
+            resource_type, lid.project, lid.domain, entity.name, lid.version, self._cache
+        )
+        return found
+
     def _op_register_task(
         self,
-        spec: Any,
+        entity: Any,
+        serialization_settings: Any = None,
+        version: str | None = None,
         *,
         project: str | None = None,
         domain: str | None = None,
         name: str | None = None,
-        version: str | None = None,
     ) -> Op[FlyteTask]:
-        """Register a ``TaskSpec`` / ``TaskTemplate`` (id from the template, overridable). Identical re-registration
-        is a no-op; different content under the same version raises :class:`FlyteRegistrationError`."""
+        """Register a flytekit ``@task`` (as flytekit's ``register_task``), or a ``TaskSpec`` / ``TaskTemplate`` (id
+        from the template, overridable). Identical re-registration is a no-op; different content under the same
+        version raises :class:`FlyteRegistrationError`."""
         from flyteidl.admin import task_pb2
 
-        if not isinstance(spec, task_pb2.TaskSpec):
-            spec = task_pb2.TaskSpec(template=spec)
+        if is_local_entity(entity):
+            task = yield from self._register_local_op(entity, TASK, serialization_settings, version, project, domain)
+            assert isinstance(task, FlyteTask)
+            return task
+        spec = entity if isinstance(entity, task_pb2.TaskSpec) else task_pb2.TaskSpec(template=entity)
         task_id = self._registration_id(TASK, spec.template.id, project, domain, name, version)
         spec.template.id.CopyFrom(task_id)
         task = yield from self._register_then_fetch(TASK, task_id, spec)
@@ -446,15 +500,70 @@ class RemoteBase:
 
     def _op_register_workflow(
         self,
-        spec: Any,
+        entity: Any,
+        serialization_settings: Any = None,
+        version: str | None = None,
+        default_launch_plan: bool = True,
+        options: Any = None,
         *,
         project: str | None = None,
         domain: str | None = None,
         name: str | None = None,
+    ) -> Op[FlyteWorkflow]:
+        """Register a flytekit ``@workflow`` with its tasks and sub-workflows (as flytekit's ``register_workflow``),
+        or a ``WorkflowSpec`` / ``WorkflowTemplate``; and (by default) its default launch plan."""
+        if is_local_entity(entity):
+            wf = yield from self._register_local_op(
+                entity,
+                WORKFLOW,
+                serialization_settings,
+                version,
+                project,
+                domain,
+                default_launch_plan=default_launch_plan,
+                options=options,
+            )
+            assert isinstance(wf, FlyteWorkflow)
+            return wf
+        workflow = yield from self._register_workflow_spec(
+            entity, project, domain, name, version, default_launch_plan
+        )
+        return workflow
+
+    def _op_fast_register_workflow(
+        self,
+        entity: Any,
+        serialization_settings: Any = None,
         version: str | None = None,
         default_launch_plan: bool = True,
+        options: Any = None,
+        fast_package_options: Any = None,
     ) -> Op[FlyteWorkflow]:
-        """Register a ``WorkflowSpec`` / ``WorkflowTemplate`` and (by default) its default launch plan."""
+        """Register a flytekit ``@workflow`` with the source tree of its module packaged and uploaded (script
+        mode, as flytekit's ``fast_register_workflow``, which is ``register_script`` on the module's root)."""
+        ss = serialization_settings
+        wf = yield from self._op_register_script(
+            entity,
+            image_config=getattr(ss, "image_config", None),
+            version=version,
+            project=getattr(ss, "project", None),
+            domain=getattr(ss, "domain", None),
+            default_launch_plan=default_launch_plan,
+            options=options,
+            fast_package_options=fast_package_options,
+        )
+        assert isinstance(wf, FlyteWorkflow)
+        return wf
+
+    def _register_workflow_spec(
+        self,
+        spec: Any,
+        project: str | None,
+        domain: str | None,
+        name: str | None,
+        version: str | None,
+        default_launch_plan: bool,
+    ) -> Op[FlyteWorkflow]:
         from flyteidl.admin import workflow_pb2
 
         from airflow_provider_flyte.remote import specs
@@ -475,18 +584,134 @@ class RemoteBase:
 
     def _op_register_launch_plan(
         self,
-        spec: Any,
-        name: str,
-        *,
+        entity: Any,
+        version: str | None = None,
         project: str | None = None,
         domain: str | None = None,
-        version: str | None = None,
+        options: Any = None,
+        serialization_settings: Any = None,
+        *,
+        name: str | None = None,
     ) -> Op[FlyteLaunchPlan]:
-        """Register a ``LaunchPlanSpec`` as ``name`` (version defaults to the workflow's)."""
-        ref = spec.workflow_id
+        """Register a flytekit ``LaunchPlan`` (and its workflow when missing), as flytekit's
+        ``register_launch_plan``; or a ``LaunchPlanSpec`` as ``name`` (default: its workflow's name, i.e. the
+        default launch plan) with ``version`` (default: the workflow's)."""
+        if is_local_entity(entity):
+            lp = yield from self._register_local_op(
+                entity, LAUNCH_PLAN, serialization_settings, version, project, domain, options=options
+            )
+            assert isinstance(lp, FlyteLaunchPlan)
+            return lp
+        ref = entity.workflow_id
         lp_id = self._registration_id(LAUNCH_PLAN, ref, project, domain, name, version or ref.version)
-        lp = yield from self._register_then_fetch(LAUNCH_PLAN, lp_id, spec)
+        lp = yield from self._register_then_fetch(LAUNCH_PLAN, lp_id, entity)
         assert isinstance(lp, FlyteLaunchPlan)
+        return lp
+
+    def _op_raw_register(
+        self,
+        cp_entity: Any,
+        settings: Any,
+        version: str,
+        create_default_launchplan: bool = True,
+        options: Any = None,
+        og_entity: Any = None,
+    ) -> Op[Any]:
+        """Register an already serialized entity (flytekit's ``raw_register``): a flytekit or flyteidl
+        ``TaskSpec``, ``WorkflowSpec`` (with its default launch plan when ``create_default_launchplan``) or
+        ``LaunchPlan``, under ``version`` and the settings' project/domain. Returns its ``core.Identifier``;
+        ``None`` for nodes and reference specs. A fetched (remote) entity raises ``RegistrationSkipped``."""
+        from airflow_provider_flyte.remote.local.raw import raw_registration
+
+        where = self._pd(getattr(settings, "project", None), getattr(settings, "domain", None))
+        step = raw_registration(cp_entity, where, version)
+        if step is None:
+            return None
+        resource_type, entity_id, spec, activate = step
+        registered = yield from entity_ops.register_entity(resource_type, entity_id, spec)
+        if resource_type == WORKFLOW and create_default_launchplan:
+            from airflow_provider_flyte.remote import specs
+
+            lp_id = entity_ops.identifier(
+                LAUNCH_PLAN, entity_id.project, entity_id.domain, entity_id.name, version
+            )
+            yield from entity_ops.register_entity(LAUNCH_PLAN, lp_id, specs.launch_plan_spec(entity_id))
+        if activate:
+            yield from entity_ops.set_launch_plan_state(entity_id, True)
+        return registered
+
+    def _op_register_script(
+        self,
+        entity: Any,
+        image_config: Any = None,
+        version: str | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        destination_dir: str = ".",
+        copy_all: bool = False,
+        default_launch_plan: bool = True,
+        options: Any = None,
+        source_path: str | None = None,
+        module_name: str | None = None,
+        envs: Mapping[str, str] | None = None,
+        default_resources: Any = None,
+        fast_package_options: Any = None,
+    ) -> Op[Launchable]:
+        """Script mode (flytekit's ``register_script``): package ``source_path`` (default: the entity's source
+        root; ``.gitignore``/``.dockerignore``/``.flyteignore`` and ``fast_package_options.ignores`` honoured; the
+        whole tree is packed, so ``copy_all`` and ``module_name`` change nothing), upload it, and register the
+        task, workflow or launch plan to run from it. ``version`` defaults to one derived from the content."""
+        from airflow_provider_flyte.remote.local.detect import is_reference_entity, local_kind
+        from airflow_provider_flyte.remote.local.serialize import script_settings
+
+        kind = local_kind(entity)
+        if kind is None:
+            raise FlyteInvalidInputError(f"{type(entity).__name__} is not a flytekit task, workflow or launch plan")
+        if is_reference_entity(entity):
+            return entity  # type: ignore[no-any-return]  # as flytekit: reference entities are returned as they are
+        p, d = self._pd(project, domain)
+        root = source_path
+        if root is None:
+            from airflow_provider_flyte.remote.local.packaging import source_tree
+
+            tree = source_tree(entity)
+            if tree is None or tree.project_root is None:
+                raise FlyteInvalidInputError(
+                    f"cannot tell the source root of {entity.name}: pass source_path= (the directory its module is "
+                    "imported from)"
+                )
+            root = str(tree.project_root)
+        _md5, url = yield from self._op_fast_package(root, options=fast_package_options)
+        settings = yield Local(
+            lambda: script_settings(p, d, image_config, url, destination_dir, root, envs, default_resources)
+        )
+        resource = {"task": TASK, "workflow": WORKFLOW, "launch_plan": LAUNCH_PLAN}[kind]
+        registered = yield from self._register_local_op(
+            entity,
+            resource,
+            settings,
+            version,
+            p,
+            d,
+            default_launch_plan=default_launch_plan,
+            options=options,
+        )
+        return registered
+
+    def _op_activate_launchplan(self, ident: Any) -> Op[None]:
+        """Activate a launch plan version by identifier (flytekit's ``activate_launchplan``)."""
+        yield from entity_ops.set_launch_plan_state(ident, True)
+
+    def _op_deactivate_launchplan(self, ident: Any) -> Op[None]:
+        """Deactivate a launch plan version by identifier (flytekit's ``deactivate_launchplan``)."""
+        yield from entity_ops.set_launch_plan_state(ident, False)
+
+    def _op_fetch_active_launchplan(
+        self, project: str | None = None, domain: str | None = None, name: str | None = None
+    ) -> Op[FlyteLaunchPlan | None]:
+        """The active version of a launch plan, or None when no version is active (or none exists)."""
+        p, d = self._pd(project, domain)
+        lp = yield from entity_ops.fetch_active_launch_plan(p, d, _required(name, "name"))
         return lp
 
     def _op_activate_launch_plan(self, launch_plan: FlyteLaunchPlan | Any, active: bool = True) -> Op[None]:
@@ -530,6 +755,7 @@ class RemoteBase:
         if name is not None and isinstance(entity, str):
             raise FlyteInvalidInputError("give the launch plan name either as entity or as name=, not both")
         ref = name if (name is not None and entity is None) else entity
+        options = Options.coerce(options)  # ours or flytekit's
         if is_local_entity(ref):  # a flytekit @task/@workflow/LaunchPlan: registered first when missing
             local = yield from local_entity_op(
                 self,
@@ -659,10 +885,44 @@ class RemoteBase:
         return [self._wrap(e) for e in protos]
 
     def _op_recent_executions(
-        self, project: str | None = None, domain: str | None = None, limit: int = 100
+        self, project: str | None = None, domain: str | None = None, limit: int = 100, filters: Any = None
     ) -> Op[list[FlyteWorkflowExecution]]:
-        """The ``limit`` most recent executions."""
-        return self._op_list_executions(project, domain, limit=limit)
+        """The ``limit`` most recent executions (``filters``: a flyteadmin filter string or flytekit ``Filter``
+        models)."""
+        return self._op_list_executions(project, domain, filters=_filter_string(filters), limit=limit)
+
+    def _op_list_projects(
+        self, limit: int | None = 100, filters: Any = None, sort_by: Any = None
+    ) -> Op[list[Any]]:
+        """Registered projects (``admin.Project``: ``id``, ``name``, ``description``), as flytekit's
+        ``list_projects``; ``filters`` is a flyteadmin filter string or flytekit ``Filter`` models."""
+        return server_ops.list_projects(limit, _filter_string(filters), sort_by)
+
+    def _op_get_domains(self) -> Op[list[Any]]:
+        """Registered domains (``admin.Domain``: ``id``, ``name``), as flytekit's ``get_domains``."""
+        return server_ops.get_domains()
+
+    def _op_list_tasks_by_version(
+        self, version: str, project: str | None = None, domain: str | None = None, limit: int | None = 100
+    ) -> Op[list[FlyteTask]]:
+        """Every task of a project/domain registered under ``version`` (flytekit's ``list_tasks_by_version``)."""
+        if not version:
+            raise FlyteInvalidInputError("Must specify a version")
+        p, d = self._pd(project, domain)
+        return entity_ops.list_tasks_by_version(p, d, version, limit or 100)
+
+    def _op_get_execution_metrics(self, id: Any, depth: int = 10) -> Op[Any]:
+        """The execution's timing spans (``core.Span``), as flytekit's ``get_execution_metrics``."""
+        return server_ops.get_execution_metrics(self._exec_id(id, None, None), depth)
+
+    def generate_console_http_domain(self) -> str:
+        """Where the console is: ``console_endpoint``, else ``http(s)://<endpoint>`` (flytekit's)."""
+        return self._console_base
+
+    @staticmethod
+    def get_extra_headers_for_protocol(native_url: str) -> dict[str, str]:
+        """Headers the upload PUT needs for ``native_url`` (Azure blob storage: ``x-ms-blob-type``)."""
+        return {"x-ms-blob-type": "BlockBlob"} if native_url.startswith("abfs") else {}
 
     # signals ---------------------------------------------------------------------------------------------------
     def _op_list_signals(
@@ -731,11 +991,14 @@ class RemoteBase:
         dry_run: bool = False,
         execute: bool = True,
         parallel: bool = False,
-        failure_policy: str | int | None = None,
+        failure_policy: Any = None,
         overwrite_cache: bool | None = None,
     ) -> Op[Any]:
         """Backfill a cron launch plan over ``[from_date, to_date)``: returns the workflow spec (``dry_run``), the
-        registered :class:`FlyteWorkflow` (``execute=False``) or the :class:`FlyteWorkflowExecution`."""
+        registered :class:`FlyteWorkflow` (``execute=False``) or the :class:`FlyteWorkflowExecution`.
+        ``failure_policy``: flytekit's ``WorkflowFailurePolicy``, or its name or number."""
+        if isinstance(getattr(failure_policy, "value", None), int):  # flytekit's WorkflowFailurePolicy enum
+            failure_policy = failure_policy.value
         build = self._request_builder(
             None,
             project=project,
@@ -780,44 +1043,90 @@ class RemoteBase:
         return file_ops.upload_file(path, p, d, filename_root, files.hash_file, self._put_file)
 
     def _op_fast_package(
-        self, root: str | os.PathLike[str], deref_symlinks: bool = True, output: str | None = None
+        self,
+        root: str | os.PathLike[str],
+        deref_symlinks: bool = True,
+        output: str | None = None,
+        options: Any = None,
     ) -> Op[tuple[bytes, str]]:
-        """Package ``root`` as a deterministic ``fast<md5>.tar.gz`` and upload it; ``(md5, native_url)``."""
+        """Package ``root`` as a deterministic ``fast<md5>.tar.gz`` and upload it; ``(md5, native_url)``. Files
+        ignored by ``.gitignore`` / ``.dockerignore`` / ``.flyteignore`` are left out, as by flytekit; flytekit's
+        ``FastPackageOptions`` add its ``ignores`` (flytekit ``Ignore`` classes) and ``keep_default_ignores=False``
+        drops the default ones."""
         from airflow_provider_flyte.remote import files
 
-        package = yield Local(lambda: files.build_fast_package(root, output, deref_symlinks))
+        extra = [cls(str(root)).is_ignored for cls in getattr(options, "ignores", None) or ()]
+        defaults = bool(getattr(options, "keep_default_ignores", True))
+        package = yield Local(
+            lambda: files.build_fast_package(root, output, deref_symlinks, extra_ignores=extra, default_ignores=defaults)
+        )
         uploaded = yield from self._op_upload_file(package)
         return uploaded
+
+    def _op_get(self, flyte_uri: str | None = None) -> Op[Any]:
+        """Resolve a ``flyte://`` data URI (flytekit's ``get``): a :class:`LiteralsResolver` for inputs/outputs,
+        a ``core.Literal`` for one value, or the bytes behind a signed URL (e.g. a deck)."""
+        from airflow_provider_flyte.remote.codec.context import fsspec_read_bytes
+
+        uri = _required(flyte_uri, "flyte_uri")
+        response = yield from file_ops.get_data(uri)
+        which = response.WhichOneof("data")
+        if which == "literal_map":
+            return LiteralsResolver(response.literal_map.literals, decoder=self._decode)
+        if which == "literal":
+            return response.literal
+        urls = list(response.pre_signed_urls.signed_url)
+        if not urls:
+            raise FlyteInvalidInputError(f"Flyte url {uri} resolved to empty download link")
+        options = self.config.storage_options
+        data: bytes = yield Local(lambda: fsspec_read_bytes(urls[0], options))
+        return data
 
     def _op_download(
         self, data: Any, download_to: str | os.PathLike[str], recursive: bool = True
     ) -> Op[list[Path]]:
-        """Copy the files/directories/datasets that outputs (a ``LiteralsResolver`` or ``LiteralMap``) or one
-        ``Literal`` refer to under ``download_to`` (``<download_to>/<name>`` per output). Returns the paths."""
+        """Download the files, directories and structured datasets that outputs (a ``LiteralsResolver`` or
+        ``LiteralMap``) or one ``Literal`` refer to, laid out as flytekit's ``download``: ``<download_to>/<name>/``
+        per output (``data`` for a single literal), collections and maps one level deeper per item, structs as
+        ``<name>.json``. A literal map needs ``recursive=True``, as in flytekit. Returns the paths written."""
         from airflow_provider_flyte.remote import files
+        from airflow_provider_flyte.remote.errors import FlyteDownloadUsageError
 
-        if isinstance(data, LiteralsResolver):
-            data = data.literals
-        elif hasattr(data, "literals") and not hasattr(data, "scalar"):
-            data = dict(data.literals)
+        if type(data).__name__ in ("Literal", "LiteralMap") and hasattr(data, "to_flyte_idl"):
+            data = data.to_flyte_idl()  # flytekit's literal models
+        single = hasattr(data, "WhichOneof") and hasattr(data, "scalar")
+        if not single and not recursive:
+            raise FlyteDownloadUsageError(
+                "Please specify --recursive to download all variables in a literal map."
+            )
+        if single:
+            named = {"data": data}
+        else:  # ours or flytekit's LiteralsResolver, a LiteralMap, or a dict of literals
+            named = dict(data.literals if hasattr(data, "literals") else data)
+        named = {k: v.to_flyte_idl() if hasattr(v, "to_flyte_idl") else v for k, v in named.items()}
         base = Path(download_to)
         opts = self.config.storage_options
 
         def download() -> list[Path]:
-            if not isinstance(data, Mapping):
-                return files.download_literal(data, base, recursive, opts)
             out: list[Path] = []
-            for key, lit in data.items():
-                out += files.download_literal(lit, base / key, recursive, opts)
+            for var, lit in named.items():
+                out += files.download_literal(lit, var, base, opts)
             return out
 
         written: list[Path] = yield Local(download)
         return written
 
 
+def _filter_string(filters: Any) -> str | None:
+    """A flyteadmin filter string from one, or from flytekit ``Filter`` models (joined with ``+``)."""
+    if filters is None or isinstance(filters, str):
+        return filters
+    return "+".join(str(f.to_flyte_idl() if hasattr(f, "to_flyte_idl") else f) for f in filters)
+
+
 def _required(value: str | None, what: str) -> str:
     if not value:
-        raise FlyteInvalidInputError(f"{what} is required")
+        raise FlyteMissingArgumentError(f"the {what!r} argument must be specified.")  # flytekit's wording
     return value
 
 

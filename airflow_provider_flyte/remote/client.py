@@ -3,6 +3,7 @@ on a blocking gRPC channel. The API follows flytekit's ``FlyteRemote`` ("Executi
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, TypeVar, cast
 
 from airflow_provider_flyte.remote.base import EntityRef, RemoteBase
@@ -25,6 +26,9 @@ class FlyteRemote(RemoteBase):
         super().__init__(*args, **kwargs)
         self._transport = SyncTransport(self.config.platform, self._auth, self._stats)
 
+    # help() and inspect show the real parameters (flytekit's, in its order)
+    __init__.__signature__ = inspect.signature(RemoteBase.__init__)  # type: ignore[attr-defined]
+
     def _run(self, op: Op[T]) -> T:
         return cast(T, self._transport.run(op))
 
@@ -46,6 +50,12 @@ class FlyteRemote(RemoteBase):
     register_task = _blocking(RemoteBase._op_register_task)
     register_workflow = _blocking(RemoteBase._op_register_workflow)
     register_launch_plan = _blocking(RemoteBase._op_register_launch_plan)
+    fast_register_workflow = _blocking(RemoteBase._op_fast_register_workflow)
+    register_script = _blocking(RemoteBase._op_register_script)
+    raw_register = _blocking(RemoteBase._op_raw_register)
+    fetch_active_launchplan = _blocking(RemoteBase._op_fetch_active_launchplan)
+    activate_launchplan = _blocking(RemoteBase._op_activate_launchplan)
+    deactivate_launchplan = _blocking(RemoteBase._op_deactivate_launchplan)
     activate_launch_plan = _blocking(RemoteBase._op_activate_launch_plan)
     execute = _blocking(RemoteBase._op_execute)
     fetch_execution = _blocking(RemoteBase._op_fetch_execution)
@@ -68,6 +78,23 @@ class FlyteRemote(RemoteBase):
     upload_file = _blocking(RemoteBase._op_upload_file)
     fast_package = _blocking(RemoteBase._op_fast_package)
     download = _blocking(RemoteBase._op_download)
+    get = _blocking(RemoteBase._op_get)
+    list_projects = _blocking(RemoteBase._op_list_projects)
+    get_domains = _blocking(RemoteBase._op_get_domains)
+    list_tasks_by_version = _blocking(RemoteBase._op_list_tasks_by_version)
+    get_execution_metrics = _blocking(RemoteBase._op_get_execution_metrics)
+    # flytekit's per-kind entry points: all are execute() (which tells the kinds apart), same keyword arguments
+    execute_local_task = execute
+    execute_local_workflow = execute
+    execute_local_launch_plan = execute
+    execute_reference_task = execute
+    execute_reference_workflow = execute
+    execute_reference_launch_plan = execute
+    execute_remote_task_lp = execute
+    execute_remote_wf = execute
+    # fetched eagerly (flytekit's lazy entities defer the same RPC)
+    fetch_task_lazy = fetch_task
+    fetch_workflow_lazy = fetch_workflow
 
 
 __all__ = ["EntityRef", "FlyteRemote", "RemoteBase"]

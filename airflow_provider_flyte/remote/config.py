@@ -220,9 +220,126 @@ class Config:
         return cls(platform=PlatformConfig.for_sandbox(endpoint, **platform_kwargs))
 
     @classmethod
-    def for_endpoint(cls, endpoint: str, insecure: bool = False, **platform_kwargs: Any) -> Config:
-        """Config for ``endpoint``; keyword arguments are :class:`PlatformConfig` fields."""
-        return cls(platform=PlatformConfig.for_endpoint(endpoint, insecure, **platform_kwargs))
+    def for_endpoint(
+        cls,
+        endpoint: str,
+        insecure: bool = False,
+        data_config: Any = None,
+        config_file: str | os.PathLike[str] | None = None,
+        **platform_kwargs: Any,
+    ) -> Config:
+        """Config for ``endpoint``; keyword arguments are :class:`PlatformConfig` fields. As flytekit's: with
+        ``config_file`` its other settings are kept (endpoint and ``insecure`` replaced); ``data_config`` (a
+        flytekit ``DataConfig`` or fsspec options by protocol) gives the storage options."""
+        if config_file is not None:
+            platform = PlatformConfig.auto(config_file, endpoint=endpoint, insecure=insecure, **platform_kwargs)
+        else:
+            platform = PlatformConfig.for_endpoint(endpoint, insecure, **platform_kwargs)
+        return cls(platform=platform, storage_options=storage_options_from(data_config))
+
+    @classmethod
+    def coerce(cls, config: Any) -> Config:
+        """A :class:`Config` from ours, a :class:`PlatformConfig`, or flytekit's ``Config`` / ``PlatformConfig``
+        (recognised by their module, converted without importing flytekit); ``None`` is :meth:`auto`."""
+        if config is None:
+            return cls.auto()
+        if isinstance(config, Config):
+            return config
+        if isinstance(config, PlatformConfig):
+            return cls(platform=config)
+        if _from_flytekit(config) and hasattr(config, "platform"):
+            return cls(
+                platform=_platform_from_flytekit(config.platform),
+                storage_options=storage_options_from(getattr(config, "data_config", None)),
+            )
+        if _from_flytekit(config) and hasattr(config, "endpoint"):
+            return cls(platform=_platform_from_flytekit(config))
+        raise FlyteConfigError(
+            f"config must be a Config or PlatformConfig (ours or flytekit's), got {type(config).__name__}"
+        )
+
+
+# ------------------------------------------------------------------------------------ flytekit's config objects
+
+
+def _from_flytekit(obj: Any) -> bool:
+    return type(obj).__module__.split(".", 1)[0] == "flytekit"
+
+
+def flytekit_auth_mode(mode: Any, has_secret: bool) -> str:
+    """Our auth mode for flytekit's ``auth_mode`` (an ``AuthType`` enum or its string value).
+
+    flytekit's interactive flows (``STANDARD`` is its default, ``PKCE``, ``DEVICEFLOW``) only start when the
+    server answers UNAUTHENTICATED; unattended they cannot, so they become ``none`` (a server requiring auth then
+    raises :class:`FlyteAuthenticationError`) unless a client secret is configured.
+    """
+    value = str(getattr(mode, "value", mode) or "none")
+    if value.strip().lower() in INTERACTIVE_AUTH_MODES | {"standard"}:
+        return "client_credentials" if has_secret else "none"
+    return normalize_auth_mode(value)
+
+
+def _platform_from_flytekit(platform: Any) -> PlatformConfig:
+    secret = getattr(platform, "client_credentials_secret", None)
+    kwargs: dict[str, Any] = {
+        "auth_mode": flytekit_auth_mode(getattr(platform, "auth_mode", None), bool(secret)),
+        "client_secret": secret,
+    }
+    for name in (
+        "endpoint",
+        "insecure",
+        "insecure_skip_verify",
+        "ca_cert_file_path",
+        "console_endpoint",
+        "command",
+        "proxy_command",
+        "client_id",
+        "scopes",
+        "audience",
+        "rpc_retries",
+        "http_proxy_url",
+    ):
+        value = getattr(platform, name, None)
+        if value is not None:
+            kwargs[name] = tuple(value) if isinstance(value, list) else value
+    return PlatformConfig(**kwargs)
+
+
+def storage_options_from(data_config: Any) -> dict[str, dict[str, Any]]:
+    """fsspec storage options by protocol from a flytekit ``DataConfig`` (S3 endpoint and keys, Azure account),
+    or a mapping of them given as they are; ``None`` gives none."""
+    if data_config is None:
+        return {}
+    if isinstance(data_config, Mapping):
+        return {str(k): dict(v) for k, v in data_config.items()}
+    options: dict[str, dict[str, Any]] = {}
+    s3 = getattr(data_config, "s3", None)
+    if s3 is not None:
+        s3_opts: dict[str, Any] = {}
+        if getattr(s3, "access_key_id", None):
+            s3_opts["key"] = s3.access_key_id
+        if getattr(s3, "secret_access_key", None):
+            s3_opts["secret"] = s3.secret_access_key
+        if getattr(s3, "endpoint", None):
+            s3_opts["client_kwargs"] = {"endpoint_url": s3.endpoint}
+        if s3_opts:
+            options["s3"] = s3_opts
+    azure = getattr(data_config, "azure", None)
+    if azure is not None:
+        az = {
+            key: getattr(azure, attr)
+            for key, attr in (
+                ("account_name", "account_name"),
+                ("account_key", "account_key"),
+                ("tenant_id", "tenant_id"),
+                ("client_id", "client_id"),
+                ("client_secret", "client_secret"),
+            )
+            if getattr(azure, attr, None)
+        }
+        if az:
+            options["abfs"] = az
+    return options
 
 
 # --------------------------------------------------------------------------------------------- config sources

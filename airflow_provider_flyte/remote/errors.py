@@ -3,14 +3,28 @@
 Every exception raised by :mod:`airflow_provider_flyte.remote` derives from :class:`FlyteError`. The flytekit
 names (``FlyteEntityNotExistException`` ...) are provided as aliases so that code written against flytekit's
 ``FlyteRemote`` keeps catching the right thing after changing only its import.
+
+``except`` clauses that name flytekit's own classes (``flytekit.exceptions.user.FlyteEntityNotExistException``,
+``flytekit.remote.remote.RegistrationSkipped`` ...) catch our errors too: ``except`` matches on the exception
+class's real MRO (``__subclasscheck__``/ABC registration are not consulted), so once flytekit's exception modules
+are loaded (by the user's code) :func:`link_flytekit` adds flytekit's classes as extra bases of ours (see
+``FLYTEKIT_BASES``). flytekit is never imported for this: only modules already in ``sys.modules`` are used, and
+the check runs when this module is imported and whenever one of our errors is created (a dictionary lookup once
+everything is linked). Messages stay ours (``str(exc)`` is the message).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 
-class FlyteError(Exception):
+class _Root(Exception):
+    """A private base under :class:`FlyteError`, so that flytekit's ``FlyteException`` can be added beside it."""
+
+
+class FlyteError(_Root):
     """Base class of every error raised by the Flyte client."""
 
     #: gRPC status code name (e.g. ``"NOT_FOUND"``) when the error came from the server, else ``None``.
@@ -21,11 +35,18 @@ class FlyteError(Exception):
     execution_id: Any = None
 
     def __init__(self, message: str, *, grpc_code: str | None = None, details: Any = None) -> None:
-        super().__init__(message)
+        # not super(): with flytekit's classes linked as bases, their __init__s take other arguments
+        Exception.__init__(self, message)
+        self._timestamp: float | None = None  # flytekit's FlyteException.timestamp
         self.message = message
         if grpc_code is not None:
             self.grpc_code = grpc_code
         self.details = details
+        if _pending:
+            link_flytekit()
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class FlyteUserError(FlyteError):
@@ -80,6 +101,10 @@ class FlyteAssertionError(FlyteUserError, AssertionError):
     """The object is not in a state that allows the access, e.g. outputs of an execution that is not done."""
 
 
+class FlyteMissingArgumentError(FlyteInvalidInputError, FlyteAssertionError):
+    """A required argument (``name`` ...) was not given: invalid input, and flytekit's ``FlyteAssertion``."""
+
+
 class FlyteExecutionFailedError(FlyteError):
     """An execution ended in failure; carries the Flyte error (kind, code, message, failing node)."""
 
@@ -97,6 +122,18 @@ class FlyteExecutionFailedError(FlyteError):
         self.kind = kind
         self.code = code
         self.node_id = node_id
+
+
+class FlyteMissingNameError(FlyteUserError, KeyError, ValueError, AttributeError):
+    """An input/output name that is not there: a ``KeyError`` (mapping protocol) that is also the ``ValueError``
+    (``resolver[name]``) and ``AttributeError`` (``resolver.get(name)``) flytekit raises."""
+
+
+class FlyteDownloadUsageError(FlyteInvalidInputError):
+    """``download`` of a literal map without ``recursive=True`` (flytekit raises ``click.UsageError``, which
+    this also is once click is loaded)."""
+
+    ctx: Any = None  # click's UsageError.ctx
 
 
 class FlyteConfigError(FlyteUserError):
@@ -119,6 +156,58 @@ FlyteSystemException = FlyteSystemError
 FlyteSystemUnavailableException = FlyteSystemUnavailableError
 FlyteAssertion = FlyteAssertionError
 FlyteValueException = FlyteInvalidInputError
+FlyteTypeException = FlyteTypeError
+RegistrationSkipped = FlyteRegistrationSkippedError
+
+# ------------------------------------------------------------------------------- flytekit's except clauses
+
+#: Our class -> (flytekit module, class name) added as an extra base once that module is loaded (and click's
+#: ``UsageError``, which flytekit's ``download`` raises).
+FLYTEKIT_BASES: dict[type[Exception], tuple[str, str]] = {
+    FlyteError: ("flytekit.exceptions.base", "FlyteException"),
+    FlyteUserError: ("flytekit.exceptions.user", "FlyteUserException"),
+    FlyteEntityNotFoundError: ("flytekit.exceptions.user", "FlyteEntityNotExistException"),
+    FlyteEntityAlreadyExistsError: ("flytekit.exceptions.user", "FlyteEntityAlreadyExistsException"),
+    FlyteInvalidInputError: ("flytekit.exceptions.user", "FlyteInvalidInputException"),
+    FlyteTypeError: ("flytekit.exceptions.user", "FlyteTypeException"),
+    FlyteAssertionError: ("flytekit.exceptions.user", "FlyteAssertion"),
+    FlyteAuthenticationError: ("flytekit.exceptions.user", "FlyteAuthenticationException"),
+    FlyteTimeoutError: ("flytekit.exceptions.user", "FlyteTimeout"),
+    FlyteSystemError: ("flytekit.exceptions.system", "FlyteSystemException"),
+    FlyteSystemUnavailableError: ("flytekit.exceptions.system", "FlyteSystemUnavailableException"),
+    # flytekit maps FAILED_PRECONDITION (e.g. terminating a finished execution) to its FlyteSystemException
+    FlyteFailedPreconditionError: ("flytekit.exceptions.system", "FlyteSystemException"),
+    FlyteRegistrationSkippedError: ("flytekit.remote.remote", "RegistrationSkipped"),
+    FlyteDownloadUsageError: ("click.exceptions", "UsageError"),
+}
+# parents before children, so every C3 merge sees its parents' final MRO
+_pending: list[type[Exception]] = list(FLYTEKIT_BASES)
+_link_lock = threading.Lock()
+
+
+def link_flytekit() -> None:
+    """Add flytekit's exception classes as bases of ours for every flytekit module already imported.
+
+    Never imports flytekit. Idempotent and thread-safe; called when this module is imported and whenever one of
+    our errors is created, so ``except <flytekit class>`` works whatever the import order of the user's script.
+    """
+    with _link_lock:
+        for ours in list(_pending):
+            module_name, class_name = FLYTEKIT_BASES[ours]
+            module = sys.modules.get(module_name)
+            theirs = getattr(module, class_name, None) if module is not None else None
+            if not isinstance(theirs, type):
+                continue
+            _pending.remove(ours)
+            if not issubclass(ours, theirs):
+                first, *rest = ours.__bases__  # flytekit's class before builtin bases (TypeError ...): a valid MRO
+                try:
+                    ours.__bases__ = (first, theirs, *rest)
+                except TypeError:  # pragma: no cover - a future flytekit hierarchy we cannot merge: keep ours
+                    continue
+
+
+link_flytekit()
 
 _BY_CODE: dict[str, type[FlyteError]] = {
     "NOT_FOUND": FlyteEntityNotFoundError,

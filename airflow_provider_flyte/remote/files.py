@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -88,21 +88,46 @@ def _included(rel: Path) -> bool:
     return not any(part in IGNORED_NAMES for part in rel.parts) and not rel.name.endswith(IGNORED_SUFFIXES)
 
 
-def _package_files(root: Path, deref_symlinks: bool) -> list[tuple[str, Path]]:
+def _package_files(
+    root: Path,
+    deref_symlinks: bool,
+    extra_ignores: Sequence[Callable[[str], bool]] = (),
+    default_ignores: bool = True,
+) -> list[tuple[str, Path]]:
+    """The files to pack: everything under ``root`` that flytekit's ignores (``.gitignore`` via git,
+    ``.dockerignore``, ``.flyteignore``, standard patterns; unless ``default_ignores`` is false), the
+    ``extra_ignores`` predicates (root-relative paths) and ours leave in."""
+    from airflow_provider_flyte.remote.ignore import IgnoreRules
+
+    rules = IgnoreRules(root, extra_ignores, default_ignores)
     files: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=deref_symlinks):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_NAMES)
+        here = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in IGNORED_NAMES and not rules.is_ignored((here / d).as_posix(), is_dir=True)
+        )
         for fname in filenames:
             full = Path(dirpath) / fname
             rel = full.relative_to(root)
-            if _included(rel) and (full.is_file() or (full.is_symlink() and not deref_symlinks)):
+            if (
+                _included(rel)
+                and (full.is_file() or (full.is_symlink() and not deref_symlinks))
+                and not rules.is_ignored(rel.as_posix())
+            ):
                 files.append((rel.as_posix(), full))
     files.sort()
     return files
 
 
 def build_fast_package(
-    root: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, deref_symlinks: bool = True
+    root: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    deref_symlinks: bool = True,
+    *,
+    extra_ignores: Sequence[Callable[[str], bool]] = (),
+    default_ignores: bool = True,
 ) -> Path:
     """A deterministic ``fast<md5>.tar.gz`` of ``root`` (sorted entries, mtime 0, no owners, gzip mtime 0):
     the same tree always gives the same bytes and name. Written to ``output`` (a directory; default: a temp dir)."""
@@ -111,7 +136,7 @@ def build_fast_package(
     src = Path(root)
     if not src.is_dir():
         raise FlyteInvalidInputError(f"fast_package needs a directory, {str(src)!r} is not one")
-    entries = _package_files(src, deref_symlinks)
+    entries = _package_files(src, deref_symlinks, extra_ignores, default_ignores)
     digest = hashlib.md5()
     for rel, full in entries:
         digest.update(rel.encode())
@@ -141,37 +166,59 @@ def build_fast_package(
 
 
 def download_literal(
-    literal: Any, local_path: Path, recursive: bool, storage_options: Mapping[str, Any]
+    literal: Any, var: str, download_to: Path, storage_options: Mapping[str, Any]
 ) -> list[Path]:
-    """Write what a literal refers to under ``local_path``: blobs / datasets are copied (directories recursively),
-    collections and maps recurse into numbered / named sub-paths. Returns the written paths."""
+    """Write what the literal named ``var`` refers to under ``download_to``, laid out as flytekit's
+    ``download``: a file into ``<download_to>/<var>/`` (keeping its name), a directory or structured dataset's
+    contents into ``<download_to>/<var>/``, a struct (generic / msgpack binary) as ``<download_to>/<var>.json``;
+    collections and maps recurse into ``<download_to>/<var>/<index or key>``. Returns the written paths."""
     value = literal.WhichOneof("value")
-    if value == "collection":
+    if value in ("collection", "map"):
+        items = (
+            enumerate(literal.collection.literals) if value == "collection" else literal.map.literals.items()
+        )
         written: list[Path] = []
-        for i, item in enumerate(literal.collection.literals):
-            written += download_literal(item, local_path / str(i), recursive, storage_options)
-        return written
-    if value == "map":
-        written = []
-        for key, item in literal.map.literals.items():
-            written += download_literal(item, local_path / key, recursive, storage_options)
+        for key, item in items:
+            written += download_literal(item, str(key), download_to / var, storage_options)
         return written
     if value != "scalar":
         return []
     scalar = literal.scalar
     kind = scalar.WhichOneof("value")
     if kind == "union":
-        return download_literal(scalar.union.value, local_path, recursive, storage_options)
-    if kind == "blob":
-        multipart = scalar.blob.metadata.type.dimensionality == 1
-        return [copy_uri(scalar.blob.uri, local_path, multipart and recursive, storage_options)]
-    if kind == "structured_dataset":
-        return [copy_uri(scalar.structured_dataset.uri, local_path, recursive, storage_options)]
+        return download_literal(scalar.union.value, var, download_to, storage_options)
+    if kind in ("blob", "structured_dataset"):
+        blob = kind == "blob"
+        uri = scalar.blob.uri if blob else scalar.structured_dataset.uri
+        multipart = not blob or scalar.blob.metadata.type.dimensionality == 1
+        return [copy_uri(uri, download_to / var, multipart, storage_options, into=True)]
+    if kind in ("generic", "binary"):
+        if kind == "binary" and scalar.binary.tag != "msgpack":
+            return []
+        target = download_to / f"{var}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(_struct_json(scalar, kind))
+        return [target]
     return []
 
 
-def copy_uri(uri: str, local_path: Path, recursive: bool, storage_options: Mapping[str, Any]) -> Path:
-    """Copy ``uri`` (file or, if ``recursive``, directory) to ``local_path`` with fsspec."""
+def _struct_json(scalar: Any, kind: str) -> str:
+    if kind == "generic":
+        from google.protobuf.json_format import MessageToJson
+
+        return str(MessageToJson(scalar.generic))
+    import json
+
+    import msgpack
+
+    return json.dumps(msgpack.unpackb(scalar.binary.value))
+
+
+def copy_uri(
+    uri: str, local_path: Path, recursive: bool, storage_options: Mapping[str, Any], *, into: bool = False
+) -> Path:
+    """Copy ``uri`` (file or, if ``recursive``, directory) to ``local_path`` with fsspec; with ``into``,
+    ``local_path`` is a directory that receives the file (under its own name) or the directory's contents."""
     import fsspec
 
     protocol = uri.split("://", 1)[0] if "://" in uri else "file"
@@ -189,6 +236,11 @@ def copy_uri(uri: str, local_path: Path, recursive: bool, storage_options: Mappi
     if recursive and fs.isdir(path):
         local_path.mkdir(parents=True, exist_ok=True)
         fs.get(path.rstrip("/") + "/", str(local_path), recursive=True)
+    elif into:
+        local_path.mkdir(parents=True, exist_ok=True)
+        target = local_path / path.rstrip("/").rsplit("/", 1)[-1]
+        fs.get(path, str(target))
+        return Path(target)
     else:
         fs.get(path, str(local_path))
     return local_path

@@ -15,7 +15,12 @@ from flyteidl.admin import execution_pb2 as admin_execution_pb2
 from flyteidl.core import execution_pb2, literals_pb2
 
 from airflow_provider_flyte.remote import phases
-from airflow_provider_flyte.remote.errors import FlyteAssertionError, FlyteError, FlyteExecutionFailedError
+from airflow_provider_flyte.remote.errors import (
+    FlyteAssertionError,
+    FlyteError,
+    FlyteExecutionFailedError,
+    FlyteMissingNameError,
+)
 from airflow_provider_flyte.remote.phases import node_phase_name, workflow_phase_name
 
 _WF = execution_pb2.WorkflowExecution
@@ -51,12 +56,14 @@ def default_decoder(literal: Any, literal_type: Any, python_type: Any) -> Any:
     return decode_literal(literal, literal_type, python_type)
 
 
-class LiteralsResolver:
+class LiteralsResolver(Mapping[str, Any]):
     """Named literals (inputs or outputs) decoded to Python on access, like flytekit's ``LiteralsResolver``.
 
-    ``get(name, as_type=None)`` decodes one value (``as_type`` or the type hint given at execute time, else
-    inferred from the Flyte type); ``resolver[name]``, ``to_dict()``, ``literals`` (the protos) and iteration over
-    the names are available too.
+    A read-only mapping of names to decoded values: ``resolver[name]``, ``get(name, as_type=None)`` (``as_type``
+    or the type hint given at execute time, else inferred from the Flyte type), ``keys()``/``values()``/
+    ``items()``, ``len``, ``in``, iteration over the names, and equality with a dict of the same values
+    (``outputs == {"o0": 5}``). ``literals`` holds the protos. A missing name raises an error that is a
+    ``KeyError`` as well as the ``ValueError`` / ``AttributeError`` flytekit raises there.
     """
 
     def __init__(
@@ -84,10 +91,13 @@ class LiteralsResolver:
     def update_type_hints(self, type_hints: Mapping[str, Any]) -> None:
         self._type_hints.update(type_hints)
 
-    def get(self, name: str, as_type: Any = None) -> Any:
+    def _missing(self, name: str) -> FlyteMissingNameError:
+        return FlyteMissingNameError(f"no output/input named {name!r}; available: {sorted(self._literals)}")
+
+    def get(self, name: str, as_type: Any = None) -> Any:  # type: ignore[override]
         """The value of ``name`` decoded as ``as_type`` (default: the type hint, else inferred)."""
         if name not in self._literals:
-            raise KeyError(f"no output/input named {name!r}; available: {sorted(self._literals)}")
+            raise self._missing(name)
         python_type = as_type if as_type is not None else self._type_hints.get(name)
         key = (name, python_type)
         try:
@@ -114,20 +124,19 @@ class LiteralsResolver:
     def __len__(self) -> int:
         return len(self._literals)
 
-    def keys(self) -> list[str]:
-        return list(self._literals)
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LiteralsResolver):
+            return self._literals == other._literals
+        if isinstance(other, Mapping):
+            return set(self._literals) == set(other) and all(self.get(k) == other[k] for k in self._literals)
+        return NotImplemented
 
-    def values(self) -> list[Any]:
-        """All values decoded, in name order of ``keys()``."""
-        return [self.get(name) for name in self._literals]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(name, self.get(name)) for name in self._literals]
+    __hash__ = None  # type: ignore[assignment]
 
     def get_literal(self, name: str) -> Any:
         """The ``core.Literal`` of ``name`` (flytekit's ``get_literal``)."""
         if name not in self._literals:
-            raise KeyError(f"no output/input named {name!r}; available: {sorted(self._literals)}")
+            raise self._missing(name)
         return self._literals[name]
 
     @property
@@ -144,6 +153,80 @@ class LiteralsResolver:
 
     def __repr__(self) -> str:
         return f"LiteralsResolver({sorted(self._literals)})"
+
+
+# ----------------------------------------------------------------------------------------- closures, specs
+
+
+def _aware(ts: Any) -> Any:
+    from datetime import UTC
+
+    return ts.ToDatetime().replace(tzinfo=UTC)
+
+
+def _naive(ts: Any) -> Any:
+    return ts.ToDatetime()
+
+
+def _unset_none(convert: Callable[[Any], Any], field: str) -> Callable[[Any], Any]:
+    def get(proto: Any) -> Any:
+        return convert(getattr(proto, field)) if proto.HasField(field) else None
+
+    return get
+
+
+class ProtoView:
+    """A flyteidl message read as flytekit's model of it: the fields flytekit converts (timestamps to
+    ``datetime``, durations to ``timedelta``, wrapped booleans to ``bool``) come converted, every other attribute
+    is the message's own. ``proto`` is the message."""
+
+    _converted: Mapping[str, Callable[[Any], Any]] = {}
+
+    def __init__(self, proto: Any) -> None:
+        self.proto = proto
+
+    def __getattr__(self, name: str) -> Any:
+        convert = type(self)._converted.get(name)
+        if convert is not None:
+            return convert(self.proto)
+        return getattr(self.proto, name)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self.proto == (other.proto if isinstance(other, ProtoView) else other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.proto).strip()!r})"
+
+
+class ExecutionClosure(ProtoView):
+    """``closure`` of a workflow or node execution: ``started_at``/``created_at``/``updated_at`` are UTC
+    ``datetime`` s (None when unset, ``started_at`` always set), ``duration`` a ``timedelta``, as flytekit's."""
+
+    _converted = {
+        "started_at": lambda p: _aware(p.started_at),
+        "duration": lambda p: p.duration.ToTimedelta(),
+        "created_at": _unset_none(_aware, "created_at"),
+        "updated_at": _unset_none(_aware, "updated_at"),
+    }
+
+
+class TaskExecutionClosure(ProtoView):
+    """``closure`` of a task execution: naive UTC ``datetime`` s and a ``timedelta`` ``duration``, as flytekit's."""
+
+    _converted = {
+        "started_at": lambda p: _naive(p.started_at),
+        "created_at": lambda p: _naive(p.created_at),
+        "updated_at": lambda p: _naive(p.updated_at),
+        "duration": lambda p: p.duration.ToTimedelta(),
+    }
+
+
+class ExecutionSpec(ProtoView):
+    """``spec`` of an execution: ``interruptible`` is ``True``/``False``/``None`` (unset), as flytekit's."""
+
+    _converted = {"interruptible": lambda p: p.interruptible.value if p.HasField("interruptible") else None}
 
 
 # ----------------------------------------------------------------------------------------------- entities
@@ -306,6 +389,34 @@ class Options:
     overwrite_cache: bool | None = None
 
     @classmethod
+    def coerce(cls, options: Any) -> Options | None:
+        """Ours as it is; flytekit's ``Options`` (``Labels``/``Annotations``/``RawOutputDataConfig``/
+        ``SecurityContext``/``Notification`` models) converted by duck typing, without importing flytekit."""
+        if options is None or isinstance(options, Options):
+            return options
+        if not all(hasattr(options, f) for f in ("labels", "annotations", "security_context", "max_parallelism")):
+            raise TypeError(f"options must be an Options (ours or flytekit's), got {type(options).__name__}")
+
+        def values(model: Any) -> Mapping[str, str] | None:
+            return dict(getattr(model, "values", model)) if model is not None else None
+
+        def idl(model: Any) -> Any:
+            return model.to_flyte_idl() if hasattr(model, "to_flyte_idl") else model
+
+        raw = options.raw_output_data_config
+        notifications = getattr(options, "notifications", None)
+        return cls(
+            labels=values(options.labels),
+            annotations=values(options.annotations),
+            raw_output_data_config=getattr(raw, "output_location_prefix", raw),
+            security_context=idl(options.security_context),
+            max_parallelism=options.max_parallelism,
+            notifications=[idl(n) for n in notifications] if notifications is not None else None,
+            disable_notifications=getattr(options, "disable_notifications", None),
+            overwrite_cache=getattr(options, "overwrite_cache", None),
+        )
+
+    @classmethod
     def default_from(
         cls, k8s_service_account: str | None = None, raw_data_prefix: str | None = None
     ) -> Options:
@@ -322,6 +433,7 @@ class Options:
 
 class _HasClosure:
     proto: Any
+    _closure_view: type[ProtoView] = ExecutionClosure
 
     @property
     def id(self) -> Any:
@@ -329,7 +441,8 @@ class _HasClosure:
 
     @property
     def closure(self) -> Any:
-        return self.proto.closure
+        """The closure (``phase``, ``error``, timestamps as ``datetime``, ``duration`` as ``timedelta``)."""
+        return self._closure_view(self.proto.closure)
 
     @property
     def error(self) -> Any:
@@ -342,10 +455,10 @@ class _HasClosure:
         raise NotImplementedError
 
     def _assert_done(self, what: str) -> None:
-        if not self.is_done:
-            raise FlyteAssertionError(
-                f"Please wait until the execution has completed before requesting its {what} ({self!r} is not done)."
-            )
+        if not self.is_done:  # flytekit's wording
+            if what == "error":
+                raise FlyteAssertionError("Please wait until a workflow has completed before checking for an error.")
+            raise FlyteAssertionError(f"Please wait until the execution has completed before requesting the {what}.")
 
 
 class _HasData(_HasClosure):
@@ -403,6 +516,8 @@ class _HasData(_HasClosure):
 
 class FlyteTaskExecution(_HasData):
     """One attempt of a task node (``admin.TaskExecution``); ``id.retry_attempt`` numbers the attempts."""
+
+    _closure_view = TaskExecutionClosure
 
     def __init__(self, proto: Any) -> None:
         self.proto = proto
@@ -525,7 +640,8 @@ class FlyteWorkflowExecution(_HasData):
 
     @property
     def spec(self) -> Any:
-        return self.proto.spec
+        """The execution spec (``interruptible`` as ``bool``/``None``; every other field the proto's)."""
+        return ExecutionSpec(self.proto.spec)
 
     @property
     def is_done(self) -> bool:

@@ -66,7 +66,8 @@ def status_from_closure(name: str, closure: Any) -> ExecutionStatus:
 
 def status_of(execution: Any) -> ExecutionStatus:
     """Snapshot of a client execution object (anything with ``.id.name`` and a ``.closure`` protobuf)."""
-    return status_from_closure(execution.id.name, execution.closure)
+    closure = execution.proto.closure if hasattr(execution, "proto") else execution.closure
+    return status_from_closure(execution.id.name, closure)
 
 
 def event_payload(

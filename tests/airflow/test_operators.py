@@ -304,7 +304,7 @@ def test_every_execution_option_reaches_the_execution_spec(remote: Any) -> None:
     assert list(spec.tags) == ["nightly", "af"]
     assert spec.raw_output_data_config.output_location_prefix == "file:///tmp/flyte-raw-out"
     assert spec.max_parallelism == 3 and spec.security_context.run_as.k8s_service_account == "flyte-runner"
-    assert spec.overwrite_cache and spec.interruptible.value is True
+    assert spec.overwrite_cache and spec.interruptible is True
     assert spec.cluster_assignment.cluster_pool_name == "gpu-pool" and spec.execution_cluster_label.value == "east"
     notes = spec.notifications.notifications
     assert [(n.WhichOneof("type"), list(n.phases)) for n in notes] == [("slack", [6, 8]), ("email", [4])]

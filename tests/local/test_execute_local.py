@@ -227,11 +227,18 @@ def test_reference_entities_are_looked_up_not_registered(remote: Any, showcase: 
     assert execution.outputs["o0"] == 101
 
 
-def test_wrong_name_is_refused(remote: Any, showcase: Any) -> None:
-    from airflow_provider_flyte.remote.errors import FlyteInvalidInputError
+def test_name_selects_a_registered_entity(remote: Any, showcase: Any) -> None:
+    """flytekit's meaning of ``execute(local_entity, name=...)``: the registered entity of that name is launched
+    with the local entity's types; a name nothing is registered under raises NOT_FOUND."""
+    from airflow_provider_flyte.remote.errors import FlyteEntityNotFoundError
 
-    with pytest.raises(FlyteInvalidInputError, match="registers under its own name"):
+    with pytest.raises(FlyteEntityNotFoundError):
         prepare_local_entity(remote, showcase.add, name="other.name")
+    registered = prepare_local_entity(remote, showcase.where).entity
+    remote.rpc_stats.reset()
+    named = prepare_local_entity(remote, showcase.add, name=registered.id.name)  # latest version of that name
+    assert named.entity.id == registered.id and named.input_types == {"a": int, "b": int}
+    assert creates(remote) == {}
 
 
 async def test_async_client_prepares_the_same_way(local_sandbox: Any, code_root: CodeRoot) -> None:

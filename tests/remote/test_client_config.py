@@ -273,7 +273,14 @@ def test_both_clients_expose_the_same_methods_with_the_same_signatures() -> None
     assert {"execute", "wait", "sync", "set_input", "upload_file", "download", "launch_backfill"} <= set(
         public
     )
-    pure = {"generate_console_url", "for_endpoint", "auto", "for_sandbox"}
+    pure = {
+        "generate_console_url",
+        "generate_console_http_domain",
+        "get_extra_headers_for_protocol",
+        "for_endpoint",
+        "auto",
+        "for_sandbox",
+    }
     for name in public:
         sync_fn, async_fn = getattr(FlyteRemote, name), getattr(AsyncFlyteRemote, name)
         assert inspect.signature(sync_fn) == inspect.signature(async_fn), name

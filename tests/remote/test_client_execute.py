@@ -63,7 +63,7 @@ class Entities:
         one = literals_pb2.Literal()
         one.scalar.primitive.integer = 1
         fixed_spec = specs.launch_plan_spec(self.workflow.id, fixed_inputs={"b": one})
-        self.fixed_lp = remote.register_launch_plan(fixed_spec, "c2.wf.plus_one")
+        self.fixed_lp = remote.register_launch_plan(fixed_spec, name="c2.wf.plus_one")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,20 @@ def test_activate_launch_plan(remote: FlyteRemote, entities: Entities) -> None:
     assert remote.fetch_launch_plan(name="c2.wf.plus_one", version=entities.version).is_active
     remote.activate_launch_plan(entities.fixed_lp.id, active=False)
     assert not remote.fetch_launch_plan(name="c2.wf.plus_one", version=entities.version).is_active
+
+
+def test_active_launch_plan_and_flytekit_names(remote: FlyteRemote, entities: Entities) -> None:
+    """flytekit's fetch_active_launchplan (None when no version is active), activate/deactivate_launchplan, and
+    register_launch_plan without a name (the workflow's: its default launch plan)."""
+    assert remote.fetch_active_launchplan(name="c2.wf.plus_one") is None
+    remote.activate_launchplan(entities.fixed_lp.id)
+    active = remote.fetch_active_launchplan(name="c2.wf.plus_one")
+    assert active is not None and active.id == entities.fixed_lp.id
+    remote.deactivate_launchplan(entities.fixed_lp.id)
+    assert remote.fetch_active_launchplan(name="c2.wf.plus_one") is None
+    assert remote.fetch_active_launchplan(name="never.registered") is None
+    default = remote.register_launch_plan(specs.launch_plan_spec(entities.workflow.id))
+    assert (default.id.name, default.id.version) == (entities.workflow.id.name, entities.workflow.id.version)
 
 
 # ---------------------------------------------------------------------------------------------- execute
@@ -183,7 +197,7 @@ def test_execute_with_every_option_is_stored(remote: FlyteRemote, entities: Enti
     assert stored.security_context.run_as.k8s_service_account == "sa"
     assert stored.max_parallelism == 7
     assert stored.notifications.notifications[0].email.recipients_email == ["a@b.c"]
-    assert stored.overwrite_cache and stored.interruptible.value
+    assert stored.overwrite_cache and stored.interruptible is True  # a bool, as flytekit's
     assert [(kv.key, kv.value) for kv in stored.envs.values] == [("FOO", "bar")]
     assert list(stored.tags) == ["t1"]
     assert stored.execution_cluster_label.value == "blue"
@@ -243,7 +257,7 @@ def test_list_executions_by_names_in_one_rpc(remote: FlyteRemote, entities: Enti
     assert all(
         e.spec.launch_plan.name == "c2.wf.plus_one" or e.spec.launch_plan.name == "c2.wf" for e in found
     )
-    assert all(e.closure.created_at.seconds > 0 for e in found)  # server closures, not client placeholders
+    assert all(e.closure.created_at.timestamp() > 0 for e in found)  # server closures, not client placeholders
     recent = remote.recent_executions(limit=2)
     assert {e.id.name for e in recent} == set(names[1:])  # the newest ones, and only as many as asked
     assert remote.list_executions(names=[]) == []
@@ -256,3 +270,15 @@ def test_console_urls(remote: FlyteRemote, entities: Entities) -> None:
     )
     assert remote.generate_console_url(entities.lp).endswith(f"/launch_plan/c2.wf/version/{entities.version}")
     assert remote.generate_console_url(entities.task).endswith(f"/task/c2.add/version/{entities.version}")
+
+
+async def test_async_client_has_flytekits_methods(sandbox: SandboxThread, entities: Entities) -> None:
+    from airflow_provider_flyte.remote import AsyncFlyteRemote
+
+    async with AsyncFlyteRemote(Config.for_sandbox(sandbox.endpoint), P, D) as remote:
+        assert P in [p.id for p in await remote.list_projects()]
+        assert D in [d.id for d in await remote.get_domains()]
+        assert await remote.fetch_active_launchplan(name="never.registered") is None
+        tasks = await remote.list_tasks_by_version(entities.version)
+        assert entities.task.id.name in [t.id.name for t in tasks]
+        assert all(t.id.version == entities.version for t in tasks)

@@ -72,7 +72,8 @@ def test_local_files_as_inputs_and_download(remote: FlyteRemote, tmp_path: Path)
     uri = execution.outputs.literals["o0"].scalar.blob.uri
     assert uri.startswith("flytesandbox:///") and BlobStore.path(uri).read_text() == "payload"
     written = remote.download(execution.outputs, tmp_path / "dl")
-    assert written == [tmp_path / "dl" / "o0"] and (tmp_path / "dl" / "o0").read_text() == "payload"
+    # flytekit's layout: a file lands in <download_to>/<output name>/ under its own name
+    assert written == [tmp_path / "dl" / "o0" / uri.rsplit("/", 1)[-1]] and written[0].read_text() == "payload"
 
     folder = tmp_path / "folder"
     (folder / "sub").mkdir(parents=True)
@@ -159,7 +160,7 @@ def test_backfill(remote: FlyteRemote) -> None:
     wf = remote.register_workflow(workflow_pb2.WorkflowSpec(template=template), default_launch_plan=False)
     lp_name = f"c2b.daily-{v}"
     remote.register_launch_plan(
-        specs.launch_plan_spec(wf.id, cron="0 0 * * *", kickoff_time_input_arg="t"), lp_name
+        specs.launch_plan_spec(wf.id, cron="0 0 * * *", kickoff_time_input_arg="t"), name=lp_name
     )
     start, end = datetime(2024, 1, 1), datetime(2024, 1, 4)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 __all__ = [
@@ -77,6 +78,18 @@ class _PathValue:
         import fsspec
 
         return fsspec.open(self.path, mode, **kwargs).open()
+
+    def download(self) -> str:
+        """A local copy (flytekit's ``download()``): the path itself when local, else the file or directory
+        copied through fsspec into a new temporary directory; returns the local path."""
+        if not self.is_remote:
+            return self.path
+        import tempfile
+
+        from airflow_provider_flyte.remote.files import copy_uri
+
+        target = Path(tempfile.mkdtemp(prefix="flyte-download-")) / (self.path.rstrip("/").rsplit("/", 1)[-1] or "data")
+        return str(copy_uri(self.path, target, isinstance(self, FlyteDirectory), {}))
 
 
 class FlyteFile(_PathValue):

@@ -26,10 +26,10 @@ from airflow_provider_flyte.remote.local import serialize as ser
 from airflow_provider_flyte.remote.local.detect import is_reference_entity, local_kind, require_flytekit
 from airflow_provider_flyte.remote.local.packaging import CodeBundle, SourceTree, fast_bundle, source_tree
 from airflow_provider_flyte.remote.local.versioning import content_version
-from airflow_provider_flyte.remote.models import FlyteLaunchPlan, FlyteTask, Launchable
+from airflow_provider_flyte.remote.models import FlyteLaunchPlan, FlyteTask, FlyteWorkflow, Launchable
 from airflow_provider_flyte.remote.ops import entities as entity_ops
 from airflow_provider_flyte.remote.ops.call import Local, Op
-from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK
+from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK, WORKFLOW
 
 #: Task creations in flight at once on first registration.
 REGISTRATION_CONCURRENCY = 8
@@ -43,8 +43,9 @@ CodeMode = Literal["fast", "pickle", "given", "image"]
 class LocalTarget:
     """A local entity made executable: the registered entity to launch and the local Python types."""
 
-    #: the registered task or launch plan (a workflow's default launch plan) to execute
-    entity: FlyteTask | FlyteLaunchPlan
+    #: the registered task or launch plan (a workflow's default launch plan) to execute; the workflow itself when
+    #: it was registered without its default launch plan
+    entity: Launchable
     version: str
     input_types: dict[str, Any]
     output_types: dict[str, Any]
@@ -164,6 +165,9 @@ def local_entity_op(
     image_config: Any = None,
     serialization_settings: Any = None,
     interactive_mode_enabled: bool | None = None,
+    code: CodeMode | None = None,
+    default_launch_plan: bool = True,
+    options: Any = None,
 ) -> Op[LocalTarget]:
     """Make a flytekit ``PythonTask`` / ``WorkflowBase`` / ``LaunchPlan`` executable on ``remote``'s backend.
 
@@ -173,19 +177,27 @@ def local_entity_op(
     :mod:`~airflow_provider_flyte.remote.local.packaging`; ``interactive_mode_enabled`` (default: the client's
     attribute of that name; ``None``: decide per entity) pickles the tasks, and ``None`` pickles exactly when the
     entity's module cannot be imported by name on a worker. Reference entities are only looked up.
+    ``code="image"`` registers without shipping code (flytekit's ``register_*``: the image holds it);
+    ``default_launch_plan=False`` leaves a workflow's default launch plan out (the target is then the workflow);
+    ``options`` (flytekit's ``Options``) apply to the launch plans registered.
     """
     require_flytekit("executing a local flytekit entity")
     kind = local_kind(entity)
     if kind is None:
         raise FlyteInvalidInputError(f"{type(entity).__name__} is not a flytekit task, workflow or launch plan")
-    if name is not None and name != entity.name:
-        raise FlyteInvalidInputError(
-            f"a local entity registers under its own name ({entity.name!r}), not {name!r}: drop name="
-        )
     ss = serialization_settings
     p, d = remote._pd(project or getattr(ss, "project", None), domain or getattr(ss, "domain", None))
     input_types, output_types = ser.type_hints(entity)
     launch_type = TASK if kind == "task" else LAUNCH_PLAN
+    if kind == "workflow" and not default_launch_plan:
+        launch_type = WORKFLOW
+
+    if name is not None and name != entity.name:
+        # flytekit's meaning: ``name`` names an entity already registered (latest unless ``version``), which is
+        # launched with the local entity's Python types; the local code is not registered under another name
+        named = yield from entity_ops.fetch_entity(launch_type, p, d, name, version, remote._cache)
+        assert isinstance(named, FlyteTask | FlyteWorkflow | FlyteLaunchPlan)
+        return LocalTarget(named, named.id.version, input_types, output_types, "image")
 
     if is_reference_entity(entity):
         _kind, ref = ser.reference_id(entity)
@@ -197,7 +209,7 @@ def local_entity_op(
 
     if interactive_mode_enabled is None:
         interactive_mode_enabled = getattr(remote, "interactive_mode_enabled", None)
-    plan = _code_plan(entity, ss, interactive_mode_enabled)
+    plan = _Plan("image") if code == "image" else _code_plan(entity, ss, interactive_mode_enabled)
 
     def settings(v: str, url: str | None) -> Any:
         return plan.settings(ss, image_config, p, d, v, url)
@@ -212,7 +224,12 @@ def local_entity_op(
                 bundle = yield Local(lambda: _bundle(plan, out_dir))
                 code_digest = bundle.digest if bundle is not None else (plan.location or "").encode()
                 placeholder = yield Local(
-                    lambda: ser.serialize(entity, settings(ser.PLACEHOLDER_VERSION, ser.PLACEHOLDER_LOCATION))
+                    lambda: ser.serialize(
+                        entity,
+                        settings(ser.PLACEHOLDER_VERSION, ser.PLACEHOLDER_LOCATION),
+                        options,
+                        default_launch_plan,
+                    )
                 )
                 version = content_version(placeholder.fingerprint(), code_digest)
             v: str = version
@@ -222,14 +239,14 @@ def local_entity_op(
             except FlyteEntityNotFoundError:
                 found = None
             if found is not None:
-                assert isinstance(found, FlyteTask | FlyteLaunchPlan)
+                assert isinstance(found, FlyteTask | FlyteWorkflow | FlyteLaunchPlan)
                 return LocalTarget(found, v, input_types, output_types, plan.mode)
             if bundle is None:
                 bundle = yield Local(lambda: _bundle(plan, out_dir))
             url = None
             if bundle is not None:
                 url = yield from remote._upload_path_op(str(bundle.path), p, d)
-            final = yield Local(lambda: ser.serialize(entity, settings(v, url)))
+            final = yield Local(lambda: ser.serialize(entity, settings(v, url), options, default_launch_plan))
             tasks = [r for r in final.entities if r.resource_type == TASK]
             registered: list[Any] = yield Local(lambda: _register_concurrently(remote, tasks))
             for item in (r for r in final.entities if r.resource_type != TASK):  # in dependency order
@@ -240,5 +257,5 @@ def local_entity_op(
             target = yield from entity_ops.fetch_entity(
                 launch_type, lid.project, lid.domain, lid.name, lid.version, remote._cache
             )
-            assert isinstance(target, FlyteTask | FlyteLaunchPlan)
+            assert isinstance(target, FlyteTask | FlyteWorkflow | FlyteLaunchPlan)
             return LocalTarget(target, v, input_types, output_types, plan.mode, registered)

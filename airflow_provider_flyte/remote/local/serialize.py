@@ -97,8 +97,11 @@ def settings_for(
     return dataclasses.replace(base, **changes)
 
 
-def serialize(entity: Any, settings: Any) -> Serialized:
-    """Serialize ``entity`` and its dependencies; a workflow also gets its default launch plan (registered last)."""
+def serialize(
+    entity: Any, settings: Any, options: Any = None, default_launch_plan: bool = True
+) -> Serialized:
+    """Serialize ``entity`` and its dependencies; a workflow also gets its default launch plan (registered last)
+    unless ``default_launch_plan`` is false. ``options`` (flytekit's ``Options``) apply to launch plans."""
     from flytekit.core.context_manager import FlyteContextManager
     from flytekit.core.launch_plan import LaunchPlan
     from flytekit.models import launch_plan as lp_models
@@ -109,8 +112,9 @@ def serialize(entity: Any, settings: Any) -> Serialized:
     kind = local_kind(entity)
     if kind is None:
         raise FlyteInvalidInputError(f"{type(entity).__name__} is not a flytekit task, workflow or launch plan")
+    options = flytekit_options(options)
     mapping: OrderedDict[Any, Any] = OrderedDict()
-    get_serializable(mapping, settings, entity)
+    get_serializable(mapping, settings, entity, options=options)
     out = Serialized(kind=kind, launch_id=None)
     tasks: list[Registrable] = []
     others: list[Registrable] = []
@@ -127,19 +131,79 @@ def serialize(entity: Any, settings: Any) -> Serialized:
             )
         # nodes and reference specs are not registered
     out.entities = tasks + others
-    if kind == "workflow":
+    if kind == "workflow" and default_launch_plan:
         ctx = FlyteContextManager.current_context()
         cached = LaunchPlan.CACHE.get(entity.name)
         if cached is not None and cached.workflow is not entity:
             del LaunchPlan.CACHE[entity.name]  # a stale plan of an earlier definition (module reloaded)
         default_lp = LaunchPlan.get_default_launch_plan(ctx, entity)
-        lp = get_serializable_launch_plan(OrderedDict(), settings, default_lp, recurse_downstream=False)
+        lp = get_serializable_launch_plan(
+            OrderedDict(), settings, default_lp, recurse_downstream=False, options=options
+        )
         out.entities.append(Registrable(LAUNCH_PLAN, lp.id.to_flyte_idl(), lp.spec.to_flyte_idl()))
     root = out.entities[-1]
     if kind == "task":
         root = next(r for r in tasks if r.id.name == entity.name)
+    elif kind == "workflow" and not default_launch_plan:
+        root = next(r for r in others if r.resource_type == WORKFLOW and r.id.name == entity.name)
     out.launch_id = root.id
     return out
+
+
+def script_settings(
+    project: str,
+    domain: str,
+    image_config: Any,
+    distribution_location: str,
+    destination_dir: str,
+    source_root: str,
+    envs: Any,
+    default_resources: Any,
+) -> Any:
+    """flytekit's script-mode ``SerializationSettings``: code from ``distribution_location`` (an uploaded
+    package of ``source_root``), unpacked into ``destination_dir``."""
+    from flytekit.configuration import FastSerializationSettings, ImageConfig, SerializationSettings
+
+    extra = {"default_resources": default_resources} if default_resources is not None else {}
+    return SerializationSettings(
+        project=project,
+        domain=domain,
+        image_config=image_config or ImageConfig.auto_default_image(),
+        env=dict(envs) if envs else None,
+        fast_serialization_settings=FastSerializationSettings(
+            enabled=True, destination_dir=destination_dir, distribution_location=distribution_location
+        ),
+        source_root=source_root,
+        **extra,
+    )
+
+
+def flytekit_options(options: Any) -> Any:
+    """flytekit's ``Options`` for ours (flytekit's as they are; None stays None)."""
+    if options is None or type(options).__module__.startswith("flytekit"):
+        return options
+    from flytekit import Options as FkOptions
+    from flytekit.models import common as common_models
+    from flytekit.models import security
+
+    raw = options.raw_output_data_config
+    if isinstance(raw, str):
+        raw = common_models.RawOutputDataConfig(output_location_prefix=raw)
+    elif raw is not None:
+        raw = common_models.RawOutputDataConfig.from_flyte_idl(raw)
+    sc = options.security_context
+    return FkOptions(
+        labels=common_models.Labels(dict(options.labels)) if options.labels else None,
+        annotations=common_models.Annotations(dict(options.annotations)) if options.annotations else None,
+        raw_output_data_config=raw,
+        security_context=security.SecurityContext.from_flyte_idl(sc) if sc is not None else None,
+        max_parallelism=options.max_parallelism,
+        notifications=[common_models.Notification.from_flyte_idl(n) for n in options.notifications]
+        if options.notifications
+        else None,
+        disable_notifications=options.disable_notifications,
+        overwrite_cache=options.overwrite_cache,
+    )
 
 
 def type_hints(entity: Any) -> tuple[dict[str, Any], dict[str, Any]]:

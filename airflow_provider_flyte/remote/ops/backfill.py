@@ -6,7 +6,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_flyte.remote.backfill import backfill_version, build_backfill_workflow
+from airflow_provider_flyte.remote.backfill import (
+    backfill_dates,
+    backfill_version,
+    build_backfill_workflow,
+    cron_of,
+)
 from airflow_provider_flyte.remote.models import FlyteLaunchPlan, FlyteTask, FlyteWorkflow
 from airflow_provider_flyte.remote.ops.call import Op
 from airflow_provider_flyte.remote.ops.entities import (
@@ -43,7 +48,9 @@ def launch_backfill(
 
     lp = yield from fetch_entity(LAUNCH_PLAN, project, domain, launchplan, launchplan_version, cache)
     assert isinstance(lp, FlyteLaunchPlan)
-    version = version or backfill_version(from_date, to_date, launchplan, launchplan_version)
+    if not version:  # flytekit's: from the first and last tick actually backfilled
+        dates = backfill_dates(cron_of(lp)[0], from_date, to_date)
+        version = backfill_version(dates[0], dates[-1], launchplan, launchplan_version)
     spec, _dates = build_backfill_workflow(
         lp,
         from_date,

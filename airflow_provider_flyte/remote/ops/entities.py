@@ -155,3 +155,31 @@ def set_launch_plan_state(launch_plan_id: Any, active: bool) -> Op[None]:
         ADMIN, "UpdateLaunchPlan", launch_plan_pb2.LaunchPlanUpdateRequest(id=lp_id, state=state), True
     )
     return None
+
+
+def fetch_active_launch_plan(project: str, domain: str, name: str) -> Op[FlyteLaunchPlan | None]:
+    """The active version of a launch plan, or None when none is active or the name is unknown (flytekit's
+    ``fetch_active_launchplan``)."""
+    from flyteidl.admin import common_pb2, launch_plan_pb2
+
+    request = launch_plan_pb2.ActiveLaunchPlanRequest(
+        id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name)
+    )
+    try:
+        proto = yield Call(ADMIN, "GetActiveLaunchPlan", request, True)
+    except FlyteEntityNotFoundError:
+        return None
+    return FlyteLaunchPlan(proto)
+
+
+def list_tasks_by_version(project: str, domain: str, version: str, limit: int) -> Op[list[FlyteTask]]:
+    """The tasks of a project/domain registered under ``version`` (one ListTasks page of ``limit``)."""
+    from flyteidl.admin import common_pb2
+
+    request = common_pb2.ResourceListRequest(
+        id=common_pb2.NamedEntityIdentifier(project=project, domain=domain),
+        limit=limit,
+        filters=f"eq(version,{version})",
+    )
+    response = yield Call(ADMIN, "ListTasks", request, True)
+    return [FlyteTask(t) for t in response.tasks]

@@ -33,3 +33,11 @@ def upload_file(
     headers = dict(location.headers)
     yield Local(lambda: put(location.signed_url, path, md5, headers))
     return md5, str(location.native_url)
+
+
+def get_data(flyte_uri: str) -> Op[Any]:
+    """What a ``flyte://`` data URI resolves to (GetData): the ``DataProxy`` response."""
+    from flyteidl.service import dataproxy_pb2
+
+    response = yield Call(DATA_PROXY, "GetData", dataproxy_pb2.GetDataRequest(flyte_url=flyte_uri), True)
+    return response

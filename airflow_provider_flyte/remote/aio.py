@@ -67,6 +67,7 @@ class AsyncFlyteRemote(RemoteBase):
     get_version = _awaitable(RemoteBase._op_get_version)
     get_project = _awaitable(RemoteBase._op_get_project)
     relaunch = _awaitable(RemoteBase._op_relaunch)
+    recover = _awaitable(RemoteBase._op_recover)
     list_executions = _awaitable(RemoteBase._op_list_executions)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)
     list_signals = _awaitable(RemoteBase._op_list_signals)

@@ -18,7 +18,9 @@ Registration is idempotent (registering identical entities again is a no-op). Wh
 * ``examples.approval``: ``square(x)``, then the approval gate ``review``, then ``result = x*x + 1``;
 * ``examples.late_approval``: sleeps ``seconds``, then waits at the gate ``review``; ``slept`` passes through;
 * ``examples.input_gate``: waits for the integer signal ``threshold``, then ``result = threshold + 1``;
-* ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills.
+* ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills;
+* ``examples.pipeline``: ``extract`` then ``load``, each counting its runs in files under ``workdir``; ``load``
+  fails on its very first run (a transient outage), so a retry shows what a recovery reuses.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ INPUT_GATE = "examples.input_gate"
 INPUT_SIGNAL = "threshold"
 DAILY = "examples.daily"
 DAILY_CRON = "0 0 * * *"
+PIPELINE = "examples.pipeline"
 
 
 def register_examples(
@@ -65,6 +68,8 @@ def register_examples(
     sleep_id = task("sleep", "sleep_seconds", {"seconds": floating}, {"o0": floating})
     fail_id = task("fail", "fail", {"message": string}, {})
     stamp_id = task("echo_datetime", "echo", {"x": datetime_t}, {"o0": datetime_t})
+    tally_id = task("tally", "tally", {"directory": string, "name": string}, {"o0": integer})
+    flaky_id = task("fail_first_run", "fail_first_run", {"directory": string, "name": string}, {"o0": integer})
 
     def start(var: str) -> Any:
         return specs.binding_from_promise("start-node", var)
@@ -155,9 +160,20 @@ def register_examples(
         DAILY,
         version=version,
     )
+    workflow(
+        PIPELINE, {"workdir": string}, {"extracted": integer, "loaded": integer},
+        [
+            specs.task_node("extract", tally_id, {"directory": start("workdir"), "name": literal(string_value="extract")}),
+            specs.task_node(
+                "load", flaky_id, {"directory": start("workdir"), "name": literal(string_value="load")},
+                upstream=["extract"],
+            ),
+        ],
+        {"extracted": specs.binding_from_promise("extract", "o0"), "loaded": specs.binding_from_promise("load", "o0")},
+    )
     return {
         name: remote.fetch_launch_plan(project, domain, name, version)
-        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY)
+        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE)
     }
 
 

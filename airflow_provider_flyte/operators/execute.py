@@ -100,6 +100,12 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     retry attaches to its predecessor's execution if it is still running, reuses it if it succeeded, and starts a
     new generation only if it failed. Pass ``execution_name`` to choose the base name yourself.
 
+    :param on_retry: what a retry does with a predecessor that ended FAILED, ABORTED or TIMED_OUT: ``"recover"``
+        (default) recovers it (flyteadmin's RecoverExecution: same spec and inputs, nodes that succeeded are not
+        run again); ``"attach"`` starts a fresh execution instead; ``"new"`` always starts a fresh execution, even
+        when the predecessor succeeded or still runs (it is terminated first). Use ``"new"`` after changing the
+        entity or inputs: a recovery reruns the failed execution as it was.
+
     :param wait_for_completion: wait for the execution (default); else return its name at once.
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
@@ -158,9 +164,13 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         serialization_settings: Any = None,
         image_config: Any = None,
         interactive_mode_enabled: bool | None = None,
+        on_retry: str = "recover",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        from airflow_provider_flyte.operators.naming import check_on_retry
+
+        self.on_retry = check_on_retry(on_retry)
         given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v is not None]
         if len(given) != 1:
             raise ValueError(

@@ -131,3 +131,18 @@ def test_mapping_example_runs_one_execution_per_input_set(remote: Any) -> None:
     names = {values[("arith", i, "flyte_execution_name")] for i in range(3)}
     assert len(names) == 3
     assert {e.id.name for e in remote.list_executions(names=sorted(names))} == names
+
+
+def test_recovery_example_retry_reuses_the_succeeded_node(remote: Any, tmp_path: Any) -> None:
+    dr, states = run_dag("example_flyte_recovery", run_conf={"workdir": str(tmp_path)})
+    assert states == {"pipeline": "success", "report": "success"}
+    values = xcoms(dr)
+    assert values[("report", -1, "return_value")] == "extract ran 1 time(s), load 2 time(s)"
+    (workdir,) = tmp_path.iterdir()
+    runs = {p.stem: len(p.read_text().splitlines()) for p in workdir.glob("*.runs")}
+    assert runs == {"extract": 1, "load": 2}  # the retry did not run extract again
+    name = values[("pipeline", -1, "flyte_execution_name")]
+    recovered = remote.fetch_execution(name=name)
+    assert recovered.spec.metadata.mode == 5  # RECOVERED
+    first = remote.fetch_execution(name=recovered.spec.metadata.reference_execution.name)
+    assert first.phase_name == "FAILED" and recovered.phase_name == "SUCCEEDED"

@@ -137,6 +137,63 @@ def test_retry_after_failure_starts_the_next_generation(remote: Any) -> None:
     ]
 
 
+def _runs(directory: Any) -> dict[str, int]:
+    """How many times each task of ``examples.pipeline`` really ran (it counts its runs in files)."""
+    return {p.stem: len(p.read_text().splitlines()) for p in sorted(directory.glob("*.runs"))}
+
+
+def test_retry_after_failure_recovers_reusing_succeeded_nodes(remote: Any, tmp_path: Any) -> None:
+    ctx = context("pipeline")
+    op = FlyteExecuteOperator(task_id="pipeline", launch_plan="examples.pipeline", inputs={"workdir": str(tmp_path)},
+                              deferrable=False, poll_interval=0.1)
+    assert op.on_retry == "recover"
+    with pytest.raises(FlyteExecutionFailed, match="failing node: load"):
+        op.execute(ctx)
+    assert _runs(tmp_path) == {"extract": 1, "load": 1}
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "pipeline", try_number=2)}
+    assert op.execute(retry) == {"extracted": 1, "loaded": 2}
+    assert _runs(tmp_path) == {"extract": 1, "load": 2}  # extract was not run again
+    base = expected_name(ctx)
+    assert retry["ti"].xcoms["flyte_execution_name"] == f"{base}-2"
+    recovered = remote.fetch_execution(name=f"{base}-2")
+    assert recovered.spec.metadata.mode == 5 and recovered.spec.metadata.reference_execution.name == base
+    nodes = remote.list_node_executions(recovered)
+    assert {n.id.node_id: n.phase_name for n in nodes if n.id.node_id in ("extract", "load")} == {
+        "extract": "RECOVERED", "load": "SUCCEEDED"
+    }
+
+
+def test_retry_with_on_retry_attach_reruns_everything(tmp_path: Any) -> None:
+    ctx = context("pipeline")
+    op = FlyteExecuteOperator(task_id="pipeline", launch_plan="examples.pipeline", inputs={"workdir": str(tmp_path)},
+                              deferrable=False, poll_interval=0.1, on_retry="attach")
+    with pytest.raises(FlyteExecutionFailed):
+        op.execute(ctx)
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "pipeline", try_number=2)}
+    assert op.execute(retry) == {"extracted": 2, "loaded": 2}
+    assert _runs(tmp_path) == {"extract": 2, "load": 2}
+
+
+def test_retry_with_on_retry_new_replaces_a_running_predecessor(remote: Any) -> None:
+    first = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 0.5},
+                              deferrable=True, poll_interval=0.2, on_retry="new")
+    with pytest.raises(TaskDeferred):
+        op.execute(first)  # try 1 started the execution, then its worker died
+    base = expected_name(first)
+    retry = {**first, "ti": TaskInstanceStub("ops_dag", first["run_id"], "slow", try_number=2)}
+    retry["task_instance"] = retry["ti"]
+    assert run_deferred(op, retry) == {"slept": 0.5}
+    assert retry["ti"].xcoms["flyte_execution_name"] == f"{base}-2"
+    old = remote.wait(remote.fetch_execution(name=base), timeout=30, poll_interval=0.1)
+    assert old.phase_name == "ABORTED"  # never two at once
+
+
+def test_on_retry_must_be_a_known_choice() -> None:
+    with pytest.raises(ValueError, match="on_retry must be one of 'recover', 'new', 'attach', got 'again'"):
+        FlyteExecuteOperator(task_id="x", launch_plan="examples.arith", on_retry="again")
+
+
 def test_retry_reuses_a_succeeded_predecessor(remote: Any) -> None:
     ctx = context("arith")
     op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 5, "b": 5},

@@ -105,6 +105,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         run again); ``"attach"`` starts a fresh execution instead; ``"new"`` always starts a fresh execution, even
         when the predecessor succeeded or still runs (it is terminated first). Use ``"new"`` after changing the
         entity or inputs: a recovery reruns the failed execution as it was.
+    :param cancel_previous_runs: before starting, terminate the still-running executions of the same entity that
+        earlier DAG runs of this task started (as Databricks' option). Executions started with it carry the labels
+        ``airflow-task-key`` and ``airflow-run-key``; the current run's own executions are never terminated.
 
     :param wait_for_completion: wait for the execution (default); else return its name at once.
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``).
@@ -165,12 +168,14 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         image_config: Any = None,
         interactive_mode_enabled: bool | None = None,
         on_retry: str = "recover",
+        cancel_previous_runs: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         from airflow_provider_flyte.operators.naming import check_on_retry
 
         self.on_retry = check_on_retry(on_retry)
+        self.cancel_previous_runs = bool(cancel_previous_runs)
         given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -293,6 +298,8 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             project, domain = self.hook.resolve_scope(self.project, self.domain)
             base = self.execution_base_name(context, self.execution_name)
         remote = self.hook.get_remote()
+        if self.cancel_previous_runs:
+            self._cancel_previous_runs(context, remote, project, domain, kind, entity_name, extra)
 
         def create(name: str) -> Any:
             type_hints = None
@@ -324,6 +331,20 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             )
 
         return self.start_and_finish(context, project, domain, base, create, f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed")
+
+    def _cancel_previous_runs(
+        self, context: Any, remote: Any, project: str, domain: str, kind: str, name: str, extra: dict[str, Any]
+    ) -> None:
+        """Label this run's execution, and terminate the running ones earlier runs of this task started."""
+        from airflow_provider_flyte.operators.previous import cancel_previous_runs, run_labels
+
+        ti = context["ti"]
+        labels = run_labels(ti.dag_id, ti.task_id, ti.run_id)
+        options = extra["options"]
+        options.labels = {**(options.labels or {}), **labels}
+        cause = f"superseded by Airflow run {ti.run_id} of {ti.dag_id}.{ti.task_id} (cancel_previous_runs)"
+        with flyte_errors(f"Flyte task {self.task_id}: cancelling previous runs"):
+            cancel_previous_runs(remote, self.log, project, domain, kind, name, labels, cause)
 
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The outputs of the execution, JSON-safe."""

@@ -146,3 +146,17 @@ def test_recovery_example_retry_reuses_the_succeeded_node(remote: Any, tmp_path:
     assert recovered.spec.metadata.mode == 5  # RECOVERED
     first = remote.fetch_execution(name=recovered.spec.metadata.reference_execution.name)
     assert first.phase_name == "FAILED" and recovered.phase_name == "SUCCEEDED"
+
+
+def test_latest_only_example_cancels_the_previous_run(remote: Any) -> None:
+    first, states = run_dag("example_flyte_latest_only", logical_date=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    assert states == {"refresh": "success"}
+    earlier = xcoms(first)[("refresh", -1, "return_value")]
+    assert remote.fetch_execution(name=earlier).phase_name in ("UNDEFINED", "RUNNING")
+    second, states = run_dag("example_flyte_latest_only", logical_date=dt.datetime(2024, 5, 2, tzinfo=dt.UTC))
+    assert states == {"refresh": "success"}
+    latest = xcoms(second)[("refresh", -1, "return_value")]
+    assert latest != earlier
+    assert remote.wait(remote.fetch_execution(name=earlier), timeout=30, poll_interval=0.1).phase_name == "ABORTED"
+    assert remote.fetch_execution(name=latest).phase_name in ("UNDEFINED", "RUNNING")
+    remote.terminate(latest, "test cleanup")

@@ -424,3 +424,34 @@ def test_deferrable_defaults_to_airflows_setting(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
     assert made() == [False] * 4
     assert FlyteExecuteOperator(task_id="e", launch_plan="lp", deferrable=True).deferrable is True
+
+
+def test_cancel_previous_runs_terminates_only_earlier_runs_of_the_same_task(remote: Any, examples: Any) -> None:
+    def start(task_id: str, run_id: str, map_index: int = -1) -> str:
+        ctx = context(task_id, run_id=run_id)
+        ctx["ti"].map_index = map_index
+        op = FlyteExecuteOperator(task_id=task_id, launch_plan="examples.slow", inputs={"seconds": 60.0},
+                                  deferrable=True, cancel_previous_runs=True)
+        with pytest.raises(TaskDeferred):
+            op.execute(ctx)
+        return str(ctx["ti"].xcoms["flyte_execution_name"])
+
+    def phase(name: str) -> str:
+        return str(remote.fetch_execution(name=name).phase_name)
+
+    earlier = start("slow_cancel", f"r1-{time.time_ns()}")
+    other_task = start("slow_other", f"r1-{time.time_ns()}")
+    unlabeled = remote.execute(examples["examples.slow"], {"seconds": 60.0}).id.name
+    run_2 = f"r2-{time.time_ns()}"
+    first_index = start("slow_cancel", run_2, map_index=0)
+    assert remote.wait(remote.fetch_execution(name=earlier), timeout=30, poll_interval=0.1).phase_name == "ABORTED"
+    cause = remote.fetch_execution(name=earlier).closure.abort_metadata.cause
+    assert f"superseded by Airflow run {run_2}" in cause
+    second_index = start("slow_cancel", run_2, map_index=1)  # a sibling of the same run is left alone
+    labels = dict(remote.fetch_execution(name=second_index).spec.labels.values)
+    assert set(labels) == {"airflow-task-key", "airflow-run-key"}
+    try:
+        assert {phase(n) for n in (other_task, unlabeled, first_index, second_index)} <= {"UNDEFINED", "RUNNING"}
+    finally:
+        for name in (other_task, unlabeled, first_index, second_index):
+            remote.terminate(name, "test cleanup")

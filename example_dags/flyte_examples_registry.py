@@ -20,7 +20,8 @@ Registration is idempotent (registering identical entities again is a no-op). Wh
 * ``examples.input_gate``: waits for the integer signal ``threshold``, then ``result = threshold + 1``;
 * ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills;
 * ``examples.pipeline``: ``extract`` then ``load``, each counting its runs in files under ``workdir``; ``load``
-  fails on its very first run (a transient outage), so a retry shows what a recovery reuses.
+  fails on its very first run (a transient outage), so a retry shows what a recovery reuses;
+* ``examples.report``: writes a file ``report`` (``report.csv``) and a directory ``parts`` for ``title``.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ INPUT_SIGNAL = "threshold"
 DAILY = "examples.daily"
 DAILY_CRON = "0 0 * * *"
 PIPELINE = "examples.pipeline"
+REPORT = "examples.report"
 
 
 def register_examples(
     remote: Any, project: str = "flytesnacks", domain: str = "development", version: str = EXAMPLES_VERSION
 ) -> dict[str, Any]:
     """Register the example tasks, workflows and launch plans; returns the launch plans by name."""
-    from flyteidl.core import literals_pb2
+    from flyteidl.core import literals_pb2, types_pb2
 
     from airflow_provider_flyte.remote import specs
     from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
@@ -69,6 +71,9 @@ def register_examples(
     fail_id = task("fail", "fail", {"message": string}, {})
     stamp_id = task("echo_datetime", "echo", {"x": datetime_t}, {"o0": datetime_t})
     tally_id = task("tally", "tally", {"directory": string, "name": string}, {"o0": integer})
+    csv_file = types_pb2.LiteralType(blob=types_pb2.BlobType(format="csv", dimensionality=types_pb2.BlobType.SINGLE))
+    folder = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=types_pb2.BlobType.MULTIPART))
+    report_id = task("write_report", "write_report", {"title": string}, {"o0": csv_file, "o1": folder})
     flaky_id = task("fail_first_run", "fail_first_run", {"directory": string, "name": string}, {"o0": integer})
 
     def start(var: str) -> Any:
@@ -171,9 +176,14 @@ def register_examples(
         ],
         {"extracted": specs.binding_from_promise("extract", "o0"), "loaded": specs.binding_from_promise("load", "o0")},
     )
+    workflow(
+        REPORT, {"title": string}, {"report": csv_file, "parts": folder},
+        [specs.task_node("n0", report_id, {"title": start("title")})],
+        {"report": specs.binding_from_promise("n0", "o0"), "parts": specs.binding_from_promise("n0", "o1")},
+    )
     return {
         name: remote.fetch_launch_plan(project, domain, name, version)
-        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE)
+        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE, REPORT)
     }
 
 

@@ -656,6 +656,17 @@ class RemoteBase:
         proto = yield from recover(self._exec_id(execution, project, domain), new_name)
         return self._wrap(proto)
 
+    def _op_list_latest(
+        self, kind: str = "launch_plan", project: str | None = None, domain: str | None = None, name_prefix: str = ""
+    ) -> Op[list[Launchable]]:
+        """Every registered ``kind`` (``"launch_plan"``, ``"task"`` or ``"workflow"``) of a project/domain at its
+        latest version, by name (flyteadmin's generated ``.flytegen.`` entities left out); ``name_prefix`` filters."""
+        from airflow_provider_flyte.remote.ops.discovery import list_latest, resource_type_of
+
+        p, d = self._pd(project, domain)
+        entities = yield from list_latest(resource_type_of(kind), p, d, self._cache, name_prefix)
+        return entities
+
     def _op_list_executions(
         self,
         project: str | None = None,

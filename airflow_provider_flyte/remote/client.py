@@ -58,6 +58,7 @@ class FlyteRemote(RemoteBase):
     get_project = _blocking(RemoteBase._op_get_project)
     relaunch = _blocking(RemoteBase._op_relaunch)
     recover = _blocking(RemoteBase._op_recover)
+    list_latest = _blocking(RemoteBase._op_list_latest)
     list_executions = _blocking(RemoteBase._op_list_executions)
     recent_executions = _blocking(RemoteBase._op_recent_executions)
     list_signals = _blocking(RemoteBase._op_list_signals)

@@ -44,6 +44,7 @@ __all__ = [
     "sleep_seconds",
     "square",
     "tally",
+    "write_report",
 ]
 
 
@@ -199,6 +200,22 @@ def fail_first_run(directory: str, name: str) -> int:
     if runs == 1:
         raise RuntimeError(f"{name}: the first run fails on purpose")
     return runs
+
+
+def write_report(title: str) -> tuple[Any, Any]:
+    """Writes a file ``report.csv`` and a directory ``parts/`` (two files) into a new temporary directory and returns
+    their paths (for outputs of types file and directory)."""
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="flyte-report-"))
+    report = root / "report.csv"
+    report.write_text(f"title\n{title}\n")
+    parts = root / "parts"
+    parts.mkdir()
+    (parts / "part-0.txt").write_text(f"{title} 0\n")
+    (parts / "part-1.txt").write_text(f"{title} 1\n")
+    return report, parts
 
 
 async def sleep_seconds(seconds: float) -> float:

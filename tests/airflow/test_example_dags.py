@@ -160,3 +160,23 @@ def test_latest_only_example_cancels_the_previous_run(remote: Any) -> None:
     assert remote.wait(remote.fetch_execution(name=earlier), timeout=30, poll_interval=0.1).phase_name == "ABORTED"
     assert remote.fetch_execution(name=latest).phase_name in ("UNDEFINED", "RUNNING")
     remote.terminate(latest, "test cleanup")
+
+
+def test_discovery_example_lists_entities_and_copies_artifacts(remote: Any, tmp_path: Any) -> None:
+    dr, states = run_dag("example_flyte_discovery", run_conf={"destination": str(tmp_path)})
+    assert states == {"catalog": "success", "pick": "success", "report": "success", "copy": "success"}
+    values = xcoms(dr)
+    entities = {(e["kind"], e["name"]): e for e in values[("catalog", -1, "return_value")]}
+    assert all(name.startswith("examples.") for _, name in entities)
+    arith = entities[("launch_plan", "examples.arith")]
+    assert arith["version"] == "v1"
+    assert arith["inputs"] == {"a": {"type": "int", "required": True}, "b": {"type": "int", "required": True}}
+    assert arith["outputs"] == {"total": "int", "squared": "int"}
+    assert entities[("task", "examples.tasks.add")]["outputs"] == {"o0": "int"}
+    assert entities[("launch_plan", "examples.report")]["outputs"] == {"report": "file[csv]", "parts": "directory"}
+    assert not any(name.startswith(".flytegen") for _, name in entities)
+    copied = values[("copy", -1, "return_value")]
+    (root,) = tmp_path.iterdir()
+    assert copied == {"report": f"{root}/report/report.csv", "parts": f"{root}/parts"}
+    assert (root / "report" / "report.csv").read_text() == "title\nquarterly\n"
+    assert sorted(p.name for p in (root / "parts").iterdir()) == ["part-0.txt", "part-1.txt"]

@@ -21,7 +21,8 @@ Registration is idempotent (registering identical entities again is a no-op). Wh
 * ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills;
 * ``examples.pipeline``: ``extract`` then ``load``, each counting its runs in files under ``workdir``; ``load``
   fails on its very first run (a transient outage), so a retry shows what a recovery reuses;
-* ``examples.report``: writes a file ``report`` (``report.csv``) and a directory ``parts`` for ``title``.
+* ``examples.report``: writes a file ``report`` (``report.csv``) and a directory ``parts`` for ``title``;
+* ``examples.publish``: takes a CSV file ``report`` and returns it as ``published`` (file in, file out).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DAILY = "examples.daily"
 DAILY_CRON = "0 0 * * *"
 PIPELINE = "examples.pipeline"
 REPORT = "examples.report"
+PUBLISH = "examples.publish"
 
 
 def register_examples(
@@ -74,6 +76,7 @@ def register_examples(
     csv_file = types_pb2.LiteralType(blob=types_pb2.BlobType(format="csv", dimensionality=types_pb2.BlobType.SINGLE))
     folder = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=types_pb2.BlobType.MULTIPART))
     report_id = task("write_report", "write_report", {"title": string}, {"o0": csv_file, "o1": folder})
+    echo_csv_id = task("echo_csv", "echo", {"x": csv_file}, {"o0": csv_file})
     flaky_id = task("fail_first_run", "fail_first_run", {"directory": string, "name": string}, {"o0": integer})
 
     def start(var: str) -> Any:
@@ -181,9 +184,14 @@ def register_examples(
         [specs.task_node("n0", report_id, {"title": start("title")})],
         {"report": specs.binding_from_promise("n0", "o0"), "parts": specs.binding_from_promise("n0", "o1")},
     )
+    workflow(
+        PUBLISH, {"report": csv_file}, {"published": csv_file},
+        [specs.task_node("n0", echo_csv_id, {"x": start("report")})],
+        {"published": specs.binding_from_promise("n0", "o0")},
+    )
     return {
         name: remote.fetch_launch_plan(project, domain, name, version)
-        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE, REPORT)
+        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE, REPORT, PUBLISH)
     }
 
 

@@ -346,6 +346,29 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         with flyte_errors(f"Flyte task {self.task_id}: cancelling previous runs"):
             cancel_previous_runs(remote, self.log, project, domain, kind, name, labels, cause)
 
+    # ------------------------------------------------------------------ OpenLineage (the ``openlineage`` extra)
+    def get_openlineage_facets_on_start(self) -> Any:
+        """The entity about to run (the execution does not exist yet)."""
+        from airflow_provider_flyte.operators.lineage import start_lineage
+
+        kind = next(k for k in _KINDS if getattr(self, k) is not None)
+        return start_lineage(kind, str(getattr(self, kind)), self.version, self.project, self.domain)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Datasets from the execution's file/directory/dataset inputs and outputs, and the ``flyteExecution``
+        run facet (execution id, console URL, entity id and version, phase)."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on completion, plus the ``errorMessage`` run facet carrying the Flyte error."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, True)
+
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The outputs of the execution, JSON-safe."""
         from airflow_provider_flyte.operators.outputs import OutputConversionError, outputs_to_jsonable

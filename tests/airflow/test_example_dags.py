@@ -180,3 +180,11 @@ def test_discovery_example_lists_entities_and_copies_artifacts(remote: Any, tmp_
     assert copied == {"report": f"{root}/report/report.csv", "parts": f"{root}/parts"}
     assert (root / "report" / "report.csv").read_text() == "title\nquarterly\n"
     assert sorted(p.name for p in (root / "parts").iterdir()) == ["part-0.txt", "part-1.txt"]
+
+
+def test_lineage_example_passes_a_file_between_executions(remote: Any) -> None:
+    dr, states = run_dag("example_flyte_lineage")
+    assert states == {"report": "success", "publish": "success"}
+    values = xcoms(dr)
+    report = values[("report", -1, "return_value")]["report"]
+    assert values[("publish", -1, "return_value")] == {"published": report}

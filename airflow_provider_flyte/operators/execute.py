@@ -35,6 +35,17 @@ def _check_optional_str(value: Any, what: str) -> str | None:
     return value.strip()
 
 
+def _check_output_assets(value: Any) -> dict[str, Any]:
+    """``{output name: Asset}``; an Asset is recognized by its ``uri``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(getattr(v, "uri", None), str) for k, v in value.items()
+    ):
+        raise ValueError(f"output_assets must map output names to Airflow Assets, got {value!r}")
+    return dict(value)
+
+
 def _notifications(value: Any) -> list[Any] | None:
     """``admin.Notification`` protos from ``[{"phases": [...], "email" | "slack" | "pager_duty": [recipients]}]``."""
     if value is None:
@@ -105,6 +116,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         run again); ``"attach"`` starts a fresh execution instead; ``"new"`` always starts a fresh execution, even
         when the predecessor succeeded or still runs (it is terminated first). Use ``"new"`` after changing the
         entity or inputs: a recovery reruns the failed execution as it was.
+    :param output_assets: Flyte output name -> Airflow ``Asset`` (``Dataset`` on Airflow 2): the assets are added
+        to ``outlets``, and on success each one's event carries ``extra`` = ``{"flyte_execution_id", "output",
+        "uris", "console_url"}``, the URIs being the files, directories or datasets the output holds.
     :param cancel_previous_runs: before starting, terminate the still-running executions of the same entity that
         earlier DAG runs of this task started (as Databricks' option). Executions started with it carry the labels
         ``airflow-task-key`` and ``airflow-run-key``; the current run's own executions are never terminated.
@@ -169,6 +183,7 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         interactive_mode_enabled: bool | None = None,
         on_retry: str = "recover",
         cancel_previous_runs: bool = False,
+        output_assets: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -176,6 +191,9 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
 
         self.on_retry = check_on_retry(on_retry)
         self.cancel_previous_runs = bool(cancel_previous_runs)
+        self.output_assets = _check_output_assets(output_assets)
+        declared = list(getattr(self, "outlets", None) or [])
+        self.outlets = declared + [a for a in self.output_assets.values() if a not in declared]
         given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -376,6 +394,28 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         with flyte_errors(f"reading the outputs of Flyte execution {name}"):
             execution = self.hook.get_remote().fetch_execution(project, domain, name)
             try:
-                return outputs_to_jsonable(execution.outputs)
+                result = outputs_to_jsonable(execution.outputs)
             except OutputConversionError as exc:  # a retry would only reuse the execution and fail the same way
                 raise AirflowFailException(f"Flyte execution {name} succeeded, but {exc}") from exc
+            if self.output_assets:
+                self._emit_asset_events(context, execution)
+            return result
+
+    def _emit_asset_events(self, context: Any, execution: Any) -> None:
+        """Attach the execution id, output name and the output's URIs to each mapped asset's event."""
+        from airflow_provider_flyte.operators.lineage import literal_uris
+
+        literals = dict(execution.outputs.literals)
+        i = execution.id
+        url = self.hook.get_remote().generate_console_url(execution)
+        for output, asset in self.output_assets.items():
+            if output not in literals:
+                raise AirflowFailException(
+                    f"output_assets maps output {output!r}, but Flyte execution {i.name} has outputs {sorted(literals)}"
+                )
+            context["outlet_events"][asset].extra = {
+                "flyte_execution_id": f"{i.project}/{i.domain}/{i.name}",
+                "output": output,
+                "uris": list(literal_uris(literals[output])),
+                "console_url": url or "",
+            }

@@ -188,3 +188,27 @@ def test_lineage_example_passes_a_file_between_executions(remote: Any) -> None:
     values = xcoms(dr)
     report = values[("report", -1, "return_value")]["report"]
     assert values[("publish", -1, "return_value")] == {"published": report}
+
+
+def test_assets_example_emits_an_asset_event_with_the_flyte_metadata(remote: Any) -> None:
+    from airflow_provider_flyte._compat import AIRFLOW_V_3
+
+    if not AIRFLOW_V_3:
+        pytest.skip("asset events are read from Airflow 3's AssetEvent table")
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    dr, states = run_dag("example_flyte_assets")
+    assert states == {"produce": "success"}
+    name = xcoms(dr)[("produce", -1, "flyte_execution_name")]
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == "flyte-examples-report", AssetEvent.source_run_id == dr.run_id).all()
+        )
+        extras = [dict(e.extra) for e in events]
+    uri = remote.fetch_execution(name=name).outputs.literals["report"].scalar.blob.uri
+    assert extras == [{
+        "flyte_execution_id": f"flytesnacks/development/{name}", "output": "report", "uris": [uri],
+        "console_url": xcoms(dr)[("produce", -1, "flyte_execution_url")],
+    }]

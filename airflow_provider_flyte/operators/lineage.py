@@ -127,9 +127,12 @@ def _literals(resolver: Any) -> Mapping[str, Any]:
         return {}
 
 
-def execution_lineage(remote: Any, project: str, domain: str, name: str, failed: bool = False) -> Any:
+def execution_lineage(
+    remote: Any, project: str, domain: str, name: str, failed: bool = False, children: bool = False
+) -> Any:
     """``OperatorLineage`` of a finished execution: datasets, the ``flyteExecution`` facet, and on failure the
-    ``errorMessage`` facet."""
+    ``errorMessage`` facet. ``children``: the datasets come from its launch-plan nodes' child executions instead
+    (a backfill's instances)."""
     from airflow.providers.common.compat.openlineage.facet import (
         ErrorMessageRunFacet,
         InputDataset,
@@ -138,8 +141,16 @@ def execution_lineage(remote: Any, project: str, domain: str, name: str, failed:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     execution = remote.fetch_execution(project, domain, name)
-    inputs = _literals(_safe(lambda: execution.inputs))
-    outputs = _literals(_safe(lambda: execution.outputs)) if execution.is_successful else {}
+    runs = [execution]
+    if children:
+        synced = remote.sync(execution, sync_nodes=True)
+        runs = [child for node in synced.node_executions.values() for child in node.workflow_executions]
+    inputs: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for n, run in enumerate(runs):  # keyed per run: the same output name in two instances is two datasets
+        inputs.update({f"{n}.{k}": v for k, v in _literals(_safe(lambda r=run: r.inputs)).items()})
+        if run.is_successful:
+            outputs.update({f"{n}.{k}": v for k, v in _literals(_safe(lambda r=run: r.outputs)).items()})
     facets: dict[str, Any] = {
         "flyteExecution": _flyte_facet_class()(
             executionId={"project": project, "domain": domain, "name": name},
@@ -196,11 +207,17 @@ def executed_name(task_instance: Any, key: str) -> str | None:
 
 
 def lineage_on_finish(
-    hook: FlyteHook, task_instance: Any, key: str, project: str | None, domain: str | None, failed: bool
+    hook: FlyteHook,
+    task_instance: Any,
+    key: str,
+    project: str | None,
+    domain: str | None,
+    failed: bool,
+    children: bool = False,
 ) -> Any:
     """The completion/failure ``OperatorLineage`` of the execution the task ran, or None if it never started one."""
     name = executed_name(task_instance, key)
     if name is None:
         return None
     p, d = hook.resolve_scope(project, domain)
-    return execution_lineage(hook.get_remote(), p, d, name, failed)
+    return execution_lineage(hook.get_remote(), p, d, name, failed, children)

@@ -22,14 +22,17 @@ pytestmark = pytest.mark.usefixtures("airflow_db", "flyte_conn")
 
 _RUN = textwrap.dedent(
     """
-    import importlib, sys
-    dr = importlib.import_module(sys.argv[1]).dag.test()
+    import datetime as dt, importlib, sys
+    kwargs = {"logical_date": dt.datetime.fromisoformat(sys.argv[2])} if len(sys.argv) > 2 else {}
+    dr = importlib.import_module(sys.argv[1]).dag.test(**kwargs)
     print("DAG-RUN-STATE", dr.state)
     """
 )
 
 
-def run_with_lineage(module: str, tmp_path: Path, extra_path: Path | None = None) -> list[dict[str, Any]]:
+def run_with_lineage(
+    module: str, tmp_path: Path, extra_path: Path | None = None, logical_date: str | None = None
+) -> list[dict[str, Any]]:
     """Run ``module``'s DAG with the OpenLineage file transport; the emitted events, in order."""
     events = tmp_path / "events.jsonl"
     path = os.pathsep.join(str(p) for p in (REPO, EXAMPLE_DAGS, extra_path) if p)
@@ -44,7 +47,7 @@ def run_with_lineage(module: str, tmp_path: Path, extra_path: Path | None = None
     if extra_path is not None:  # a DAG of the test's own: dag.test() needs it in the DAGs folder
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(extra_path)
     done = subprocess.run(
-        [sys.executable, "-c", _RUN, module], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+        [sys.executable, "-c", _RUN, module, *([logical_date] if logical_date else [])], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert "DAG-RUN-STATE" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
     return [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
@@ -110,6 +113,16 @@ def test_failed_execution_emits_the_error_facet(tmp_path: Path) -> None:
     # the provider's errorMessage facet (the Airflow exception) names the Flyte error too
     error = facets["errorMessage"]
     assert "ended FAILED" in error["message"] and "disk on fire" in error["message"]
+
+
+def test_backfill_operator_emits_the_flyte_run_facet(remote: Any, tmp_path: Path) -> None:
+    events = run_with_lineage("example_flyte_backfill", tmp_path, logical_date="2024-03-04T00:00:00+00:00")
+    backfill = task_events(events, "backfill")
+    assert backfill["START"]["run"]["facets"]["flyteExecution"]["entity"]["name"] == "examples.daily"
+    facet = backfill["COMPLETE"]["run"]["facets"]["flyteExecution"]
+    assert facet["phase"] == "SUCCEEDED"
+    parent = remote.fetch_execution(name=facet["executionId"]["name"])
+    assert facet["entity"]["name"] == parent.spec.launch_plan.name and parent.phase_name == "SUCCEEDED"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,11 @@ Registration is idempotent (registering identical entities again is a no-op). Wh
 * ``examples.approval``: ``square(x)``, then the approval gate ``review``, then ``result = x*x + 1``;
 * ``examples.late_approval``: sleeps ``seconds``, then waits at the gate ``review``; ``slept`` passes through;
 * ``examples.input_gate``: waits for the integer signal ``threshold``, then ``result = threshold + 1``;
-* ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills.
+* ``examples.daily``: a cron launch plan (``0 0 * * *``, kickoff input ``run_date``) for backfills;
+* ``examples.pipeline``: ``extract`` then ``load``, each counting its runs in files under ``workdir``; ``load``
+  fails on its very first run (a transient outage), so a retry shows what a recovery reuses;
+* ``examples.report``: writes a file ``report`` (``report.csv``) and a directory ``parts`` for ``title``;
+* ``examples.publish``: takes a CSV file ``report`` and returns it as ``published`` (file in, file out).
 """
 
 from __future__ import annotations
@@ -38,13 +42,16 @@ INPUT_GATE = "examples.input_gate"
 INPUT_SIGNAL = "threshold"
 DAILY = "examples.daily"
 DAILY_CRON = "0 0 * * *"
+PIPELINE = "examples.pipeline"
+REPORT = "examples.report"
+PUBLISH = "examples.publish"
 
 
 def register_examples(
     remote: Any, project: str = "flytesnacks", domain: str = "development", version: str = EXAMPLES_VERSION
 ) -> dict[str, Any]:
     """Register the example tasks, workflows and launch plans; returns the launch plans by name."""
-    from flyteidl.core import literals_pb2
+    from flyteidl.core import literals_pb2, types_pb2
 
     from airflow_provider_flyte.remote import specs
     from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
@@ -65,6 +72,12 @@ def register_examples(
     sleep_id = task("sleep", "sleep_seconds", {"seconds": floating}, {"o0": floating})
     fail_id = task("fail", "fail", {"message": string}, {})
     stamp_id = task("echo_datetime", "echo", {"x": datetime_t}, {"o0": datetime_t})
+    tally_id = task("tally", "tally", {"directory": string, "name": string}, {"o0": integer})
+    csv_file = types_pb2.LiteralType(blob=types_pb2.BlobType(format="csv", dimensionality=types_pb2.BlobType.SINGLE))
+    folder = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=types_pb2.BlobType.MULTIPART))
+    report_id = task("write_report", "write_report", {"title": string}, {"o0": csv_file, "o1": folder})
+    echo_csv_id = task("echo_csv", "echo", {"x": csv_file}, {"o0": csv_file})
+    flaky_id = task("fail_first_run", "fail_first_run", {"directory": string, "name": string}, {"o0": integer})
 
     def start(var: str) -> Any:
         return specs.binding_from_promise("start-node", var)
@@ -155,9 +168,30 @@ def register_examples(
         name=DAILY,
         version=version,
     )
+    workflow(
+        PIPELINE, {"workdir": string}, {"extracted": integer, "loaded": integer},
+        [
+            specs.task_node("extract", tally_id, {"directory": start("workdir"), "name": literal(string_value="extract")}),
+            specs.task_node(
+                "load", flaky_id, {"directory": start("workdir"), "name": literal(string_value="load")},
+                upstream=["extract"],
+            ),
+        ],
+        {"extracted": specs.binding_from_promise("extract", "o0"), "loaded": specs.binding_from_promise("load", "o0")},
+    )
+    workflow(
+        REPORT, {"title": string}, {"report": csv_file, "parts": folder},
+        [specs.task_node("n0", report_id, {"title": start("title")})],
+        {"report": specs.binding_from_promise("n0", "o0"), "parts": specs.binding_from_promise("n0", "o1")},
+    )
+    workflow(
+        PUBLISH, {"report": csv_file}, {"published": csv_file},
+        [specs.task_node("n0", echo_csv_id, {"x": start("report")})],
+        {"published": specs.binding_from_promise("n0", "o0")},
+    )
     return {
         name: remote.fetch_launch_plan(project, domain, name, version)
-        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY)
+        for name in (ARITH, GREET, SLOW, FAIL, APPROVAL, LATE_APPROVAL, INPUT_GATE, DAILY, PIPELINE, REPORT, PUBLISH)
     }
 
 

@@ -170,6 +170,49 @@ class FlyteHook(BaseHook):  # type: ignore[misc]
         """``(project, domain)``: the arguments, else the connection's defaults."""
         return resolve_scope(self.get_settings(), project, domain)
 
+    def list_entities(
+        self,
+        kinds: tuple[str, ...] | list[str] = ("launch_plan", "task"),
+        project: str | None = None,
+        domain: str | None = None,
+        name_prefix: str = "",
+    ) -> list[dict[str, Any]]:
+        """The registered entities of ``kinds`` (``"launch_plan"``, ``"task"``, ``"workflow"``) at their latest
+        versions, JSON-safe: ``{"kind", "project", "domain", "name", "version", "inputs": {name: {"type",
+        "required"}}, "outputs": {name: type}}``, by kind then name (like dbt Cloud's ``list_jobs``)."""
+        from airflow_provider_flyte.remote.ops.discovery import entity_summary
+
+        project, domain = self.resolve_scope(project, domain)
+        remote = self.get_remote()
+        return [
+            entity_summary(entity)
+            for kind in kinds
+            for entity in remote.list_latest(kind, project, domain, name_prefix=name_prefix)
+        ]
+
+    def copy_outputs(
+        self,
+        execution_name: str,
+        destination: str,
+        outputs: list[str] | tuple[str, ...] | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> dict[str, Any]:
+        """Copy the files, directories and datasets of a SUCCEEDED execution's outputs to the fsspec
+        ``destination`` (``<destination>/<output name>/``); returns output name -> destination URI(s)."""
+        from airflow_provider_flyte.remote.artifacts import copy_outputs
+        from airflow_provider_flyte.remote.errors import FlyteFailedPreconditionError
+
+        project, domain = self.resolve_scope(project, domain)
+        remote = self.get_remote()
+        execution = remote.fetch_execution(project, domain, execution_name)
+        if not execution.is_successful:
+            raise FlyteFailedPreconditionError(
+                f"Flyte execution {project}/{domain}/{execution_name} is {execution.phase_name}: only the outputs "
+                "of a SUCCEEDED execution can be copied"
+            )
+        return copy_outputs(execution.outputs.literals, destination, remote.config.storage_options, outputs)
+
     def close(self) -> None:
         """Close the client's channel."""
         remote, self._remote = self._remote, None

@@ -132,6 +132,27 @@ class FlyteBackfillOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc
 
         return self.start_and_finish(context, project, domain, base, create, f"Flyte backfill task {self.task_id}: backfilling {self.launch_plan!r} failed")
 
+    # ------------------------------------------------------------------ OpenLineage (the ``openlineage`` extra)
+    def get_openlineage_facets_on_start(self) -> Any:
+        """The launch plan about to be backfilled."""
+        from airflow_provider_flyte.operators.lineage import start_lineage
+
+        return start_lineage("launch_plan", str(self.launch_plan), self.launch_plan_version, self.project, self.domain)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The backfill execution's ``flyteExecution`` facet; datasets from the files of its instances."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, False, True)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on completion, plus the Flyte error."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, True, True)
+
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The backfill execution's name."""
         return name

@@ -35,6 +35,17 @@ def _check_optional_str(value: Any, what: str) -> str | None:
     return value.strip()
 
 
+def _check_output_assets(value: Any) -> dict[str, Any]:
+    """``{output name: Asset}``; an Asset is recognized by its ``uri``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(getattr(v, "uri", None), str) for k, v in value.items()
+    ):
+        raise ValueError(f"output_assets must map output names to Airflow Assets, got {value!r}")
+    return dict(value)
+
+
 def _notifications(value: Any) -> list[Any] | None:
     """``admin.Notification`` protos from ``[{"phases": [...], "email" | "slack" | "pager_duty": [recipients]}]``."""
     if value is None:
@@ -100,6 +111,18 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
     retry attaches to its predecessor's execution if it is still running, reuses it if it succeeded, and starts a
     new generation only if it failed. Pass ``execution_name`` to choose the base name yourself.
 
+    :param on_retry: what a retry does with a predecessor that ended FAILED, ABORTED or TIMED_OUT: ``"recover"``
+        (default) recovers it (flyteadmin's RecoverExecution: same spec and inputs, nodes that succeeded are not
+        run again); ``"attach"`` starts a fresh execution instead; ``"new"`` always starts a fresh execution, even
+        when the predecessor succeeded or still runs (it is terminated first). Use ``"new"`` after changing the
+        entity or inputs: a recovery reruns the failed execution as it was.
+    :param output_assets: Flyte output name -> Airflow ``Asset`` (``Dataset`` on Airflow 2): the assets are added
+        to ``outlets``, and on success each one's event carries ``extra`` = ``{"flyte_execution_id", "output",
+        "uris", "console_url"}``, the URIs being the files, directories or datasets the output holds.
+    :param cancel_previous_runs: before starting, terminate the still-running executions of the same entity that
+        earlier DAG runs of this task started (as Databricks' option). Executions started with it carry the labels
+        ``airflow-task-key`` and ``airflow-run-key``; the current run's own executions are never terminated.
+
     :param wait_for_completion: wait for the execution (default); else return its name at once.
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
@@ -158,9 +181,19 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         serialization_settings: Any = None,
         image_config: Any = None,
         interactive_mode_enabled: bool | None = None,
+        on_retry: str = "recover",
+        cancel_previous_runs: bool = False,
+        output_assets: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        from airflow_provider_flyte.operators.naming import check_on_retry
+
+        self.on_retry = check_on_retry(on_retry)
+        self.cancel_previous_runs = bool(cancel_previous_runs)
+        self.output_assets = _check_output_assets(output_assets)
+        declared = list(getattr(self, "outlets", None) or [])
+        self.outlets = declared + [a for a in self.output_assets.values() if a not in declared]
         given = [k for k, v in zip(_KINDS, (launch_plan, workflow, task), strict=True) if v is not None]
         if len(given) != 1:
             raise ValueError(
@@ -284,6 +317,8 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
             project, domain = self.hook.resolve_scope(self.project, self.domain)
             base = self.execution_base_name(context, self.execution_name)
         remote = self.hook.get_remote()
+        if self.cancel_previous_runs:
+            self._cancel_previous_runs(context, remote, project, domain, kind, entity_name, extra)
 
         def create(name: str) -> Any:
             type_hints = None
@@ -316,6 +351,43 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
 
         return self.start_and_finish(context, project, domain, base, create, f"Flyte task {self.task_id}: starting {kind} {entity_name!r} failed")
 
+    def _cancel_previous_runs(
+        self, context: Any, remote: Any, project: str, domain: str, kind: str, name: str, extra: dict[str, Any]
+    ) -> None:
+        """Label this run's execution, and terminate the running ones earlier runs of this task started."""
+        from airflow_provider_flyte.operators.previous import cancel_previous_runs, run_labels
+
+        ti = context["ti"]
+        labels = run_labels(ti.dag_id, ti.task_id, ti.run_id)
+        options = extra["options"]
+        options.labels = {**(options.labels or {}), **labels}
+        cause = f"superseded by Airflow run {ti.run_id} of {ti.dag_id}.{ti.task_id} (cancel_previous_runs)"
+        with flyte_errors(f"Flyte task {self.task_id}: cancelling previous runs"):
+            cancel_previous_runs(remote, self.log, project, domain, kind, name, labels, cause)
+
+    # ------------------------------------------------------------------ OpenLineage (the ``openlineage`` extra)
+    def get_openlineage_facets_on_start(self) -> Any:
+        """The entity about to run (the execution does not exist yet)."""
+        from airflow_provider_flyte.operators.lineage import start_lineage
+
+        kind = next(k for k in _KINDS if getattr(self, k) is not None)
+        return start_lineage(kind, str(getattr(self, kind)), self.version, self.project, self.domain)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Datasets from the execution's file/directory/dataset inputs and outputs, and the ``flyteExecution``
+        run facet (execution id, console URL, entity id and version, phase)."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on completion, plus the ``errorMessage`` run facet carrying the Flyte error."""
+        from airflow_provider_flyte.operators.lineage import lineage_on_finish
+        from airflow_provider_flyte.operators.waiting import XCOM_EXECUTION_NAME
+
+        return lineage_on_finish(self.hook, task_instance, XCOM_EXECUTION_NAME, self.project, self.domain, True)
+
     def on_execution_success(self, context: Any, project: str, domain: str, name: str) -> Any:
         """The outputs of the execution, JSON-safe."""
         from airflow_provider_flyte.operators.outputs import OutputConversionError, outputs_to_jsonable
@@ -323,6 +395,28 @@ class FlyteExecuteOperator(ExecutionWaiter, BaseOperator):  # type: ignore[misc]
         with flyte_errors(f"reading the outputs of Flyte execution {name}"):
             execution = self.hook.get_remote().fetch_execution(project, domain, name)
             try:
-                return outputs_to_jsonable(execution.outputs)
+                result = outputs_to_jsonable(execution.outputs)
             except OutputConversionError as exc:  # a retry would only reuse the execution and fail the same way
                 raise AirflowFailException(f"Flyte execution {name} succeeded, but {exc}") from exc
+            if self.output_assets:
+                self._emit_asset_events(context, execution)
+            return result
+
+    def _emit_asset_events(self, context: Any, execution: Any) -> None:
+        """Attach the execution id, output name and the output's URIs to each mapped asset's event."""
+        from airflow_provider_flyte.operators.lineage import literal_uris
+
+        literals = dict(execution.outputs.literals)
+        i = execution.id
+        url = self.hook.get_remote().generate_console_url(execution)
+        for output, asset in self.output_assets.items():
+            if output not in literals:
+                raise AirflowFailException(
+                    f"output_assets maps output {output!r}, but Flyte execution {i.name} has outputs {sorted(literals)}"
+                )
+            context["outlet_events"][asset].extra = {
+                "flyte_execution_id": f"{i.project}/{i.domain}/{i.name}",
+                "output": output,
+                "uris": list(literal_uris(literals[output])),
+                "console_url": url or "",
+            }

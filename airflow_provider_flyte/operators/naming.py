@@ -5,8 +5,13 @@ A task instance (dag_id, run_id, task_id, map_index) owns a sequence of *generat
 
 * attaches to the newest one if it is still running,
 * reuses it if it succeeded,
-* creates the next generation if it failed, was aborted or timed out,
+* creates the next generation if it failed, was aborted or timed out: by recovering it (``on_retry="recover"``,
+  flyteadmin's RecoverExecution: nodes that succeeded are not run again) or as a fresh execution
+  (``on_retry="attach"``),
 * creates generation 1 if none exists.
+
+``on_retry="new"`` ignores the predecessor: the next generation is always a fresh execution (a still-running
+predecessor is terminated first, so two never run at once).
 
 So no retry ever duplicates work, and a worker that died between ``CreateExecution`` and the XCom push finds its
 execution again (the client also treats ALREADY_EXISTS on a retried create as success).
@@ -61,24 +66,38 @@ def candidate_names(base: str, try_number: int) -> list[str]:
     return [generation_name(base, g) for g in range(1, max(try_number, 1) + 1)]
 
 
-Action = Literal["create", "attach", "reuse"]
+Action = Literal["create", "attach", "reuse", "recover"]
+#: what a retry does with the execution of an earlier try (see the module docstring)
+ON_RETRY = ("recover", "new", "attach")
+_UNSUCCESSFUL = ("FAILED", "ABORTED", "TIMED_OUT")
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What a try does: create ``name``, attach to the running ``name``, or reuse the succeeded ``name``."""
+    """What a try does: create ``name``, attach to the running ``name``, reuse the succeeded ``name``, or
+    recover ``replaces`` as ``name``."""
 
     action: Action
     name: str
-    #: the failed generation a new one replaces, for the log
+    #: the earlier generation a new one replaces (recovered with action "recover")
     replaces: str | None = None
+    #: the replaced generation is still running and must be terminated first (``on_retry="new"``)
+    terminate: bool = False
 
 
-def decide(base: str, try_number: int, phases: dict[str, str]) -> Decision:
+def check_on_retry(value: str) -> str:
+    """``value`` if it is one of :data:`ON_RETRY`, else a ValueError naming the choices."""
+    if value not in ON_RETRY:
+        raise ValueError(f"on_retry must be one of {', '.join(map(repr, ON_RETRY))}, got {value!r}")
+    return value
+
+
+def decide(base: str, try_number: int, phases: dict[str, str], on_retry: str = "attach") -> Decision:
     """Pick the action from the phases (by name) of the existing generations of ``base``.
 
     ``phases`` maps names found by ``ListExecutions`` to their phase name (``"RUNNING"``, ``"SUCCEEDED"`` ...).
     """
+    check_on_retry(on_retry)
     names = candidate_names(base, try_number)
     existing = [g for g, n in enumerate(names, start=1) if n in phases]
     if not existing:
@@ -86,8 +105,11 @@ def decide(base: str, try_number: int, phases: dict[str, str]) -> Decision:
     generation = existing[-1]
     newest = names[generation - 1]
     phase = phases[newest]
+    following = generation_name(base, generation + 1)
+    if on_retry == "new":
+        return Decision("create", following, replaces=newest, terminate=phase not in ("SUCCEEDED", *_UNSUCCESSFUL))
     if phase == "SUCCEEDED":
         return Decision("reuse", newest)
-    if phase in ("FAILED", "ABORTED", "TIMED_OUT"):
-        return Decision("create", generation_name(base, generation + 1), replaces=newest)
+    if phase in _UNSUCCESSFUL:
+        return Decision("recover" if on_retry == "recover" else "create", following, replaces=newest)
     return Decision("attach", newest)

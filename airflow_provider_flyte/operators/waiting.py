@@ -106,6 +106,8 @@ class ExecutionWaiter:
     execution_timeout: dt.timedelta | None
     #: whether stopping the task (on_kill, trigger on_kill) terminates the execution: False for watchers
     owns_execution: bool = True
+    #: what a retry does with an earlier try's execution (see :mod:`airflow_provider_flyte.operators.naming`)
+    on_retry: str = "attach"
     #: what ``on_kill`` terminates (set as soon as the execution is known)
     _execution_ref: tuple[str, str, str] | None = None
     _hook: FlyteHook | None = None
@@ -336,20 +338,34 @@ class ExecutionWaiter:
         remote = self.hook.get_remote()
         names = candidate_names(base, try_number)
         found = {e.id.name: e for e in remote.list_executions(project, domain, names=names)}
-        decision = decide(base, try_number, {n: workflow_phase_name(int(e.closure.phase)) for n, e in found.items()})
+        phases = {n: workflow_phase_name(int(e.closure.phase)) for n, e in found.items()}
+        decision = decide(base, try_number, phases, self.on_retry)
         if decision.action == "attach":
             self.log.info("Attaching to Flyte execution %s (started by an earlier try, still running)", decision.name)
             return found[decision.name]
         if decision.action == "reuse":
             self.log.info("Reusing Flyte execution %s: an earlier try already ran it successfully", decision.name)
             return found[decision.name]
-        if decision.replaces:
-            self.log.info("Flyte execution %s of an earlier try failed; starting %s", decision.replaces, decision.name)
         deadline = self._deadline(context)
         if self.wait_for_completion and deadline is not None and time.time() >= deadline:
             raise FlyteExecutionTimeout(
                 f"the deadline (timeout / execution_timeout) passed before Flyte execution {decision.name} was "
                 "started; nothing was started"
+            )
+        if decision.action == "recover" and decision.replaces:
+            self.log.info(
+                "Flyte execution %s of an earlier try ended %s; recovering it as %s (nodes that succeeded are not "
+                "run again)", decision.replaces, phases[decision.replaces], decision.name,
+            )
+            execution = remote.recover(found[decision.replaces], name=decision.name)
+            self._execution_ref = (project, domain, execution.id.name)
+            return execution
+        if decision.terminate and decision.replaces:
+            self._terminate(project, domain, decision.replaces, "replaced by a new execution (on_retry='new')")
+        if decision.replaces:
+            self.log.info(
+                "Flyte execution %s of an earlier try ended %s; starting %s",
+                decision.replaces, phases[decision.replaces], decision.name,
             )
         execution = create(decision.name)
         self._execution_ref = (project, domain, execution.id.name)

@@ -77,6 +77,8 @@ class AsyncFlyteRemote(RemoteBase):
     get_version = _awaitable(RemoteBase._op_get_version)
     get_project = _awaitable(RemoteBase._op_get_project)
     relaunch = _awaitable(RemoteBase._op_relaunch)
+    recover = _awaitable(RemoteBase._op_recover)
+    list_latest = _awaitable(RemoteBase._op_list_latest)
     list_executions = _awaitable(RemoteBase._op_list_executions)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)
     list_signals = _awaitable(RemoteBase._op_list_signals)

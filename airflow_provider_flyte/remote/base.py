@@ -871,6 +871,33 @@ class RemoteBase:
         proto = yield from exec_ops.relaunch(old_id, new_name, overwrite_cache)
         return self._wrap(proto)
 
+    def _op_recover(
+        self,
+        execution: FlyteWorkflowExecution | str | Any,
+        name: str | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> Op[FlyteWorkflowExecution]:
+        """Recover a failed execution (flyteadmin's RecoverExecution): a new execution with the same spec and inputs
+        in which every node that succeeded before is not run again (phase RECOVERED, its outputs copied); the rest
+        runs. ``name`` is client-chosen (generated if None), so a retried call never recovers twice."""
+        from airflow_provider_flyte.remote.ops.recovery import recover
+
+        new_name = _names.resolve_execution_name(name)
+        proto = yield from recover(self._exec_id(execution, project, domain), new_name)
+        return self._wrap(proto)
+
+    def _op_list_latest(
+        self, kind: str = "launch_plan", project: str | None = None, domain: str | None = None, name_prefix: str = ""
+    ) -> Op[list[Launchable]]:
+        """Every registered ``kind`` (``"launch_plan"``, ``"task"`` or ``"workflow"``) of a project/domain at its
+        latest version, by name (flyteadmin's generated ``.flytegen.`` entities left out); ``name_prefix`` filters."""
+        from airflow_provider_flyte.remote.ops.discovery import list_latest, resource_type_of
+
+        p, d = self._pd(project, domain)
+        entities = yield from list_latest(resource_type_of(kind), p, d, self._cache, name_prefix)
+        return entities
+
     def _op_list_executions(
         self,
         project: str | None = None,

@@ -67,6 +67,8 @@ class FlyteRemote(RemoteBase):
     get_version = _blocking(RemoteBase._op_get_version)
     get_project = _blocking(RemoteBase._op_get_project)
     relaunch = _blocking(RemoteBase._op_relaunch)
+    recover = _blocking(RemoteBase._op_recover)
+    list_latest = _blocking(RemoteBase._op_list_latest)
     list_executions = _blocking(RemoteBase._op_list_executions)
     recent_executions = _blocking(RemoteBase._op_recent_executions)
     list_signals = _blocking(RemoteBase._op_list_signals)

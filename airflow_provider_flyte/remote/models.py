@@ -591,7 +591,8 @@ class FlyteNodeExecution(_HasData):
 
     @property
     def is_successful(self) -> bool:
-        return bool(self.proto.closure.phase == _NODE.SUCCEEDED)
+        """SUCCEEDED, or RECOVERED (a recovered execution reused the node's outputs from the original one)."""
+        return bool(self.proto.closure.phase in (_NODE.SUCCEEDED, _NODE.RECOVERED))
 
     @property
     def phase_name(self) -> str:
@@ -699,6 +700,10 @@ class FlyteWorkflowExecution(_HasData):
     def relaunch(self, name: str | None = None, overwrite_cache: bool | None = None) -> Any:
         """Start a new execution with the same spec and inputs."""
         return self._client().relaunch(self, name=name, overwrite_cache=overwrite_cache)
+
+    def recover(self, name: str | None = None) -> Any:
+        """Recover this failed execution: rerun it, reusing every node that succeeded (RecoverExecution)."""
+        return self._client().recover(self, name=name)
 
     def __repr__(self) -> str:
         i = self.proto.id

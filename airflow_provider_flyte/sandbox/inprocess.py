@@ -39,11 +39,14 @@ __all__ = [
     "current_context",
     "echo",
     "fail",
+    "fail_first_run",
     "fail_until_attempt",
     "inprocess_task",
     "say_hello",
     "sleep_seconds",
     "square",
+    "tally",
+    "write_report",
 ]
 
 
@@ -206,6 +209,42 @@ def fail_until_attempt(attempt: int) -> int:
     if current < attempt:
         raise RetryableError(f"attempt {current} fails on purpose (succeeds from attempt {attempt})")
     return current
+
+
+def tally(directory: str, name: str) -> int:
+    """Counts its runs: appends a line to ``<directory>/<name>.runs`` and returns how many lines it holds."""
+    from pathlib import Path
+
+    path = Path(directory) / f"{name}.runs"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(f"{current_context().execution_name}\n")
+    return len(path.read_text().splitlines())
+
+
+def fail_first_run(directory: str, name: str) -> int:
+    """:func:`tally`, but the first run ever (per ``directory`` and ``name``) fails: a transient outage that a
+    rerun, or a recovery, gets past. Returns the run count."""
+    runs = tally(directory, name)
+    if runs == 1:
+        raise RuntimeError(f"{name}: the first run fails on purpose")
+    return runs
+
+
+def write_report(title: str) -> tuple[Any, Any]:
+    """Writes a file ``report.csv`` and a directory ``parts/`` (two files) into a new temporary directory and returns
+    their paths (for outputs of types file and directory)."""
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="flyte-report-"))
+    report = root / "report.csv"
+    report.write_text(f"title\n{title}\n")
+    parts = root / "parts"
+    parts.mkdir()
+    (parts / "part-0.txt").write_text(f"{title} 0\n")
+    (parts / "part-1.txt").write_text(f"{title} 1\n")
+    return report, parts
 
 
 async def sleep_seconds(seconds: float) -> float:

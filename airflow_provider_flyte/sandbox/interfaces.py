@@ -7,7 +7,8 @@ with ``ExecutionCreateRequest``. Everything runs on the sandbox's single asyncio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -32,6 +33,21 @@ class ExecutionJob:
     metadata_prefix: str
     #: URI prefix for raw task output data (offloaded files, dataframes)
     raw_output_prefix: str
+    #: RecoverExecution: what the nodes of the original execution that ended SUCCEEDED or RECOVERED produced, by
+    #: fully qualified node id (propeller's RecoveryExecution); these nodes are not run again
+    recovered_nodes: Mapping[str, RecoveredNode] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecoveredNode:
+    """A node execution of the original execution that a recovered execution reuses instead of running it."""
+
+    inputs: literals_pb2.LiteralMap
+    outputs: literals_pb2.LiteralMap
+    #: a task node's metadata (cache status, catalog key, compiled dynamic workflow), else None
+    task_node: event_pb2.TaskNodeMetadata | None = None
+    #: a launch-plan node's child execution, else None
+    child_execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
 
 
 class EventSink(Protocol):

@@ -131,3 +131,84 @@ def test_mapping_example_runs_one_execution_per_input_set(remote: Any) -> None:
     names = {values[("arith", i, "flyte_execution_name")] for i in range(3)}
     assert len(names) == 3
     assert {e.id.name for e in remote.list_executions(names=sorted(names))} == names
+
+
+def test_recovery_example_retry_reuses_the_succeeded_node(remote: Any, tmp_path: Any) -> None:
+    dr, states = run_dag("example_flyte_recovery", run_conf={"workdir": str(tmp_path)})
+    assert states == {"pipeline": "success", "report": "success"}
+    values = xcoms(dr)
+    assert values[("report", -1, "return_value")] == "extract ran 1 time(s), load 2 time(s)"
+    (workdir,) = tmp_path.iterdir()
+    runs = {p.stem: len(p.read_text().splitlines()) for p in workdir.glob("*.runs")}
+    assert runs == {"extract": 1, "load": 2}  # the retry did not run extract again
+    name = values[("pipeline", -1, "flyte_execution_name")]
+    recovered = remote.fetch_execution(name=name)
+    assert recovered.spec.metadata.mode == 5  # RECOVERED
+    first = remote.fetch_execution(name=recovered.spec.metadata.reference_execution.name)
+    assert first.phase_name == "FAILED" and recovered.phase_name == "SUCCEEDED"
+
+
+def test_latest_only_example_cancels_the_previous_run(remote: Any) -> None:
+    first, states = run_dag("example_flyte_latest_only", logical_date=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    assert states == {"refresh": "success"}
+    earlier = xcoms(first)[("refresh", -1, "return_value")]
+    assert remote.fetch_execution(name=earlier).phase_name in ("UNDEFINED", "RUNNING")
+    second, states = run_dag("example_flyte_latest_only", logical_date=dt.datetime(2024, 5, 2, tzinfo=dt.UTC))
+    assert states == {"refresh": "success"}
+    latest = xcoms(second)[("refresh", -1, "return_value")]
+    assert latest != earlier
+    assert remote.wait(remote.fetch_execution(name=earlier), timeout=30, poll_interval=0.1).phase_name == "ABORTED"
+    assert remote.fetch_execution(name=latest).phase_name in ("UNDEFINED", "RUNNING")
+    remote.terminate(latest, "test cleanup")
+
+
+def test_discovery_example_lists_entities_and_copies_artifacts(remote: Any, tmp_path: Any) -> None:
+    dr, states = run_dag("example_flyte_discovery", run_conf={"destination": str(tmp_path)})
+    assert states == {"catalog": "success", "pick": "success", "report": "success", "copy": "success"}
+    values = xcoms(dr)
+    entities = {(e["kind"], e["name"]): e for e in values[("catalog", -1, "return_value")]}
+    assert all(name.startswith("examples.") for _, name in entities)
+    arith = entities[("launch_plan", "examples.arith")]
+    assert arith["version"] == "v1"
+    assert arith["inputs"] == {"a": {"type": "int", "required": True}, "b": {"type": "int", "required": True}}
+    assert arith["outputs"] == {"total": "int", "squared": "int"}
+    assert entities[("task", "examples.tasks.add")]["outputs"] == {"o0": "int"}
+    assert entities[("launch_plan", "examples.report")]["outputs"] == {"report": "file[csv]", "parts": "directory"}
+    assert not any(name.startswith(".flytegen") for _, name in entities)
+    copied = values[("copy", -1, "return_value")]
+    (root,) = tmp_path.iterdir()
+    assert copied == {"report": f"{root}/report/report.csv", "parts": f"{root}/parts"}
+    assert (root / "report" / "report.csv").read_text() == "title\nquarterly\n"
+    assert sorted(p.name for p in (root / "parts").iterdir()) == ["part-0.txt", "part-1.txt"]
+
+
+def test_lineage_example_passes_a_file_between_executions(remote: Any) -> None:
+    dr, states = run_dag("example_flyte_lineage")
+    assert states == {"report": "success", "publish": "success"}
+    values = xcoms(dr)
+    report = values[("report", -1, "return_value")]["report"]
+    assert values[("publish", -1, "return_value")] == {"published": report}
+
+
+def test_assets_example_emits_an_asset_event_with_the_flyte_metadata(remote: Any) -> None:
+    from airflow_provider_flyte._compat import AIRFLOW_V_3
+
+    if not AIRFLOW_V_3:
+        pytest.skip("asset events are read from Airflow 3's AssetEvent table")
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    dr, states = run_dag("example_flyte_assets")
+    assert states == {"produce": "success"}
+    name = xcoms(dr)[("produce", -1, "flyte_execution_name")]
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == "flyte-examples-report", AssetEvent.source_run_id == dr.run_id).all()
+        )
+        extras = [dict(e.extra) for e in events]
+    uri = remote.fetch_execution(name=name).outputs.literals["report"].scalar.blob.uri
+    assert extras == [{
+        "flyte_execution_id": f"flytesnacks/development/{name}", "output": "report", "uris": [uri],
+        "console_url": xcoms(dr)[("produce", -1, "flyte_execution_url")],
+    }]

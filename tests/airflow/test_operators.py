@@ -137,6 +137,63 @@ def test_retry_after_failure_starts_the_next_generation(remote: Any) -> None:
     ]
 
 
+def _runs(directory: Any) -> dict[str, int]:
+    """How many times each task of ``examples.pipeline`` really ran (it counts its runs in files)."""
+    return {p.stem: len(p.read_text().splitlines()) for p in sorted(directory.glob("*.runs"))}
+
+
+def test_retry_after_failure_recovers_reusing_succeeded_nodes(remote: Any, tmp_path: Any) -> None:
+    ctx = context("pipeline")
+    op = FlyteExecuteOperator(task_id="pipeline", launch_plan="examples.pipeline", inputs={"workdir": str(tmp_path)},
+                              deferrable=False, poll_interval=0.1)
+    assert op.on_retry == "recover"
+    with pytest.raises(FlyteExecutionFailed, match="failing node: load"):
+        op.execute(ctx)
+    assert _runs(tmp_path) == {"extract": 1, "load": 1}
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "pipeline", try_number=2)}
+    assert op.execute(retry) == {"extracted": 1, "loaded": 2}
+    assert _runs(tmp_path) == {"extract": 1, "load": 2}  # extract was not run again
+    base = expected_name(ctx)
+    assert retry["ti"].xcoms["flyte_execution_name"] == f"{base}-2"
+    recovered = remote.fetch_execution(name=f"{base}-2")
+    assert recovered.spec.metadata.mode == 5 and recovered.spec.metadata.reference_execution.name == base
+    nodes = remote.list_node_executions(recovered)
+    assert {n.id.node_id: n.phase_name for n in nodes if n.id.node_id in ("extract", "load")} == {
+        "extract": "RECOVERED", "load": "SUCCEEDED"
+    }
+
+
+def test_retry_with_on_retry_attach_reruns_everything(tmp_path: Any) -> None:
+    ctx = context("pipeline")
+    op = FlyteExecuteOperator(task_id="pipeline", launch_plan="examples.pipeline", inputs={"workdir": str(tmp_path)},
+                              deferrable=False, poll_interval=0.1, on_retry="attach")
+    with pytest.raises(FlyteExecutionFailed):
+        op.execute(ctx)
+    retry = {**ctx, "ti": TaskInstanceStub("ops_dag", ctx["run_id"], "pipeline", try_number=2)}
+    assert op.execute(retry) == {"extracted": 2, "loaded": 2}
+    assert _runs(tmp_path) == {"extract": 2, "load": 2}
+
+
+def test_retry_with_on_retry_new_replaces_a_running_predecessor(remote: Any) -> None:
+    first = context("slow")
+    op = FlyteExecuteOperator(task_id="slow", launch_plan="examples.slow", inputs={"seconds": 0.5},
+                              deferrable=True, poll_interval=0.2, on_retry="new")
+    with pytest.raises(TaskDeferred):
+        op.execute(first)  # try 1 started the execution, then its worker died
+    base = expected_name(first)
+    retry = {**first, "ti": TaskInstanceStub("ops_dag", first["run_id"], "slow", try_number=2)}
+    retry["task_instance"] = retry["ti"]
+    assert run_deferred(op, retry) == {"slept": 0.5}
+    assert retry["ti"].xcoms["flyte_execution_name"] == f"{base}-2"
+    old = remote.wait(remote.fetch_execution(name=base), timeout=30, poll_interval=0.1)
+    assert old.phase_name == "ABORTED"  # never two at once
+
+
+def test_on_retry_must_be_a_known_choice() -> None:
+    with pytest.raises(ValueError, match="on_retry must be one of 'recover', 'new', 'attach', got 'again'"):
+        FlyteExecuteOperator(task_id="x", launch_plan="examples.arith", on_retry="again")
+
+
 def test_retry_reuses_a_succeeded_predecessor(remote: Any) -> None:
     ctx = context("arith")
     op = FlyteExecuteOperator(task_id="arith", launch_plan="examples.arith", inputs={"a": 5, "b": 5},
@@ -367,3 +424,34 @@ def test_deferrable_defaults_to_airflows_setting(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
     assert made() == [False] * 4
     assert FlyteExecuteOperator(task_id="e", launch_plan="lp", deferrable=True).deferrable is True
+
+
+def test_cancel_previous_runs_terminates_only_earlier_runs_of_the_same_task(remote: Any, examples: Any) -> None:
+    def start(task_id: str, run_id: str, map_index: int = -1) -> str:
+        ctx = context(task_id, run_id=run_id)
+        ctx["ti"].map_index = map_index
+        op = FlyteExecuteOperator(task_id=task_id, launch_plan="examples.slow", inputs={"seconds": 60.0},
+                                  deferrable=True, cancel_previous_runs=True)
+        with pytest.raises(TaskDeferred):
+            op.execute(ctx)
+        return str(ctx["ti"].xcoms["flyte_execution_name"])
+
+    def phase(name: str) -> str:
+        return str(remote.fetch_execution(name=name).phase_name)
+
+    earlier = start("slow_cancel", f"r1-{time.time_ns()}")
+    other_task = start("slow_other", f"r1-{time.time_ns()}")
+    unlabeled = remote.execute(examples["examples.slow"], {"seconds": 60.0}).id.name
+    run_2 = f"r2-{time.time_ns()}"
+    first_index = start("slow_cancel", run_2, map_index=0)
+    assert remote.wait(remote.fetch_execution(name=earlier), timeout=30, poll_interval=0.1).phase_name == "ABORTED"
+    cause = remote.fetch_execution(name=earlier).closure.abort_metadata.cause
+    assert f"superseded by Airflow run {run_2}" in cause
+    second_index = start("slow_cancel", run_2, map_index=1)  # a sibling of the same run is left alone
+    labels = dict(remote.fetch_execution(name=second_index).spec.labels.values)
+    assert set(labels) == {"airflow-task-key", "airflow-run-key"}
+    try:
+        assert {phase(n) for n in (other_task, unlabeled, first_index, second_index)} <= {"UNDEFINED", "RUNNING"}
+    finally:
+        for name in (other_task, unlabeled, first_index, second_index):
+            remote.terminate(name, "test cleanup")

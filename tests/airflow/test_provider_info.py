@@ -78,7 +78,10 @@ def test_hook_ui_behaviour_matches_the_provider_info() -> None:
     }
 
 
-HEAVY = ("grpc", "flyteidl", "flytekit", "google.protobuf", "airflow_provider_flyte.remote.client")
+HEAVY = (
+    "grpc", "flyteidl", "flytekit", "google.protobuf", "airflow_provider_flyte.remote.client", "openlineage",
+    "airflow_provider_flyte.operators.lineage",
+)
 MODULES = (
     "airflow_provider_flyte.operators.flyte",
     "airflow_provider_flyte.sensors.flyte",

@@ -9,6 +9,7 @@ UNDEFINED) and hands an :class:`~airflow_provider_flyte.sandbox.interfaces.Execu
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from flyteidl.admin import execution_pb2, launch_plan_pb2
@@ -43,7 +44,7 @@ from airflow_provider_flyte.sandbox.errors import (
     not_found,
 )
 from airflow_provider_flyte.sandbox.filters import EXECUTION, ListQuery
-from airflow_provider_flyte.sandbox.interfaces import ExecutionJob
+from airflow_provider_flyte.sandbox.interfaces import ExecutionJob, RecoveredNode
 from airflow_provider_flyte.sandbox.store import Row
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,16 @@ class Executions:
         return literals_pb2.LiteralMap()
 
     # -- create ----------------------------------------------------------------------------------------------------
-    async def create(self, request: Any, principal: str, *, keep_principal: bool = False) -> Any:
-        """CreateExecution; ``keep_principal`` keeps ``spec.metadata.principal`` (executions the engine launches)."""
+    async def create(
+        self,
+        request: Any,
+        principal: str,
+        *,
+        keep_principal: bool = False,
+        recovered_nodes: Mapping[str, RecoveredNode] | None = None,
+    ) -> Any:
+        """CreateExecution; ``keep_principal`` keeps ``spec.metadata.principal`` (executions the engine launches);
+        ``recovered_nodes``: the original execution's reusable nodes (RecoverExecution)."""
         require(request.project, "project")
         require(request.domain, "domain")
         name = checked_execution_name(request.name) if request.name else generate_execution_name()
@@ -201,6 +210,7 @@ class Executions:
             spec=resolved,
             metadata_prefix=prefix,
             raw_output_prefix=self._raw_output_prefix(resolved, execution_id),
+            recovered_nodes=recovered_nodes or {},
         )
         try:
             await self.ctx.require_engine().start(job)
@@ -327,7 +337,44 @@ class Executions:
         create.spec.metadata.reference_execution.CopyFrom(execution_id)
         if request.metadata.HasField("parent_node_execution"):
             create.spec.metadata.parent_node_execution.CopyFrom(request.metadata.parent_node_execution)
-        return await self.create(create, principal)
+        return await self.create(create, principal, recovered_nodes=self._recoverable_nodes(execution_id))
+
+    def _recoverable_nodes(self, execution_id: Any) -> dict[str, RecoveredNode]:
+        """The node executions of ``execution_id`` a recovery reuses (SUCCEEDED or RECOVERED, start and end nodes
+        aside), with their inputs and outputs: what propeller's RecoverNodeExecution[Data] calls return."""
+        from flyteidl.admin import node_execution_pb2
+        from flyteidl.event import event_pb2
+
+        rows = self.ctx.store.all(
+            "SELECT node_id, input_uri, closure, internal_data FROM node_executions WHERE execution_project = ? "
+            "AND execution_domain = ? AND execution_name = ? AND phase IN ('SUCCEEDED', 'RECOVERED') "
+            "AND node_id NOT IN ('start-node', 'end-node')",
+            exec_key(execution_id),
+        )
+        result = {}
+        for row in rows:
+            closure = node_execution_pb2.NodeExecutionClosure.FromString(row["closure"])
+            if closure.HasField("output_data"):
+                outputs = closure.output_data
+            else:
+                outputs = self.read_literal_map(closure.output_uri)
+            task_node = child = None
+            if closure.HasField("task_node_metadata"):
+                task_node = event_pb2.TaskNodeMetadata(
+                    cache_status=closure.task_node_metadata.cache_status,
+                    catalog_key=closure.task_node_metadata.catalog_key,
+                )
+                if row["internal_data"]:
+                    task_node.dynamic_workflow.ParseFromString(row["internal_data"])
+            elif closure.HasField("workflow_node_metadata"):
+                child = closure.workflow_node_metadata.executionId
+            result[row["node_id"]] = RecoveredNode(
+                inputs=self.read_literal_map(row["input_uri"]),
+                outputs=outputs,
+                task_node=task_node,
+                child_execution=child,
+            )
+        return result
 
     # -- read ------------------------------------------------------------------------------------------------------
     def get(self, request: Any) -> Any:

@@ -76,6 +76,12 @@ async def run_node(
     info = node_info(state, node, parent)
     emitter = state.emitter
     data_dir = state.uri(info.unique_id)
+    if state.job.recovered_nodes:  # a recovered execution: reuse what the original execution's node produced
+        from airflow_provider_flyte.sandbox.engine.recovery import recover_node
+
+        recovered = await recover_node(state, info, data_dir)
+        if recovered is not None:
+            return recovered
     try:
         inputs = resolve_bindings(node.inputs, scope_outputs)
     except BindingError as exc:

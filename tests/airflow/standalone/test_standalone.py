@@ -78,3 +78,37 @@ def test_retry_attaches_instead_of_duplicating(standalone: Any, remote: Any) -> 
     assert ti["try_number"] == 2
     executions = _executions(remote, "sa_retry", run_id)
     assert len(executions) == 1 and executions[0].phase_name == "SUCCEEDED"
+
+
+def test_flyte_output_asset_triggers_the_asset_scheduled_dag(standalone: Any, remote: Any) -> None:
+    deadline = time.time() + 120
+    while True:  # the consumer DAG may still be on its way through the dag-processor
+        try:
+            standalone.api("GET", "/api/v2/dags/sa_asset_consumer")
+            break
+        except RuntimeError:
+            if time.time() > deadline:
+                raise
+            time.sleep(2)
+    before = {r["dag_run_id"] for r in standalone.api("GET", "/api/v2/dags/sa_asset_consumer/dagRuns")["dag_runs"]}
+    run_id = standalone.trigger("sa_asset_producer")
+    ti = standalone.wait_state("sa_asset_producer", run_id, {"success", "failed"}, 180)
+    assert ti["state"] == "success", standalone.log_tail()
+    name = standalone.xcom("sa_asset_producer", run_id, "flyte_execution_name")
+    deadline = time.time() + 180
+    runs: list[dict[str, Any]] = []
+    while time.time() < deadline:
+        runs = [
+            r for r in standalone.api("GET", "/api/v2/dags/sa_asset_consumer/dagRuns")["dag_runs"]
+            if r["dag_run_id"] not in before
+        ]
+        if runs and runs[0]["state"] in ("success", "failed"):
+            break
+        time.sleep(2)
+    assert len(runs) == 1 and runs[0]["state"] == "success", (runs, standalone.log_tail())
+    assert runs[0]["run_type"] == "asset_triggered"
+    extras = standalone.xcom("sa_asset_consumer", runs[0]["dag_run_id"], "return_value")
+    uri = remote.fetch_execution(name=name).outputs.literals["report"].scalar.blob.uri
+    assert [(e["flyte_execution_id"], e["output"], e["uris"]) for e in extras] == [
+        (f"flytesnacks/development/{name}", "report", [uri])
+    ]

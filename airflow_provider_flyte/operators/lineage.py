@@ -5,8 +5,8 @@ here, and only then is OpenLineage imported (importing an operator module stays 
 
 * Datasets: every ``FlyteFile`` / ``FlyteDirectory`` / ``StructuredDataset`` URI in the execution's inputs (input
   datasets) and outputs (output datasets), named after OpenLineage's conventions: ``s3://bucket`` + key,
-  ``gs://bucket`` + key, ``abfss://container@account.dfs.core.windows.net`` + path, ``file`` + absolute path;
-  any other scheme becomes the namespace ``<scheme>://<authority>`` with the path as the name.
+  ``gs://bucket`` + key, ``abfss://container@account.dfs.core.windows.net`` + path, ``file`` + absolute path
+  (also for the embedded sandbox's ``flytesandbox:///<path>``: a file on the sandbox's machine); any other scheme becomes the namespace ``<scheme>://<authority>`` with the path as the name.
 * The run facet ``flyteExecution``: execution id and phase, console URL, the launched entity's id and version.
 * On failure, ``errorMessage`` carries the Flyte error (the OpenLineage provider replaces it with the Airflow
   exception, which names the same error), and so does the ``error`` field of ``flyteExecution``.
@@ -32,7 +32,7 @@ def dataset_name(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
     scheme = parsed.scheme.lower()
     path = unquote(parsed.path)
-    if not scheme or (scheme == "file" and parsed.netloc in ("", "localhost")):
+    if not scheme or (scheme in ("file", "flytesandbox") and parsed.netloc in ("", "localhost")):
         return "file", path or uri
     if scheme == "file":
         return f"file://{parsed.netloc}", path

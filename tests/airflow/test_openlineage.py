@@ -77,13 +77,13 @@ def test_execute_operator_emits_datasets_and_the_flyte_run_facet(remote: Any, tm
     }
     assert facet["_schemaURL"].endswith("FlyteExecutionRunFacet.json")
     uris = {k: lit.scalar.blob.uri for k, lit in execution.outputs.literals.items()}
-    expected = sorted(("file", uri.removeprefix("file://")) for uri in uris.values())
+    expected = sorted(("file", uri.removeprefix("flytesandbox://")) for uri in uris.values())
     assert sorted((d["namespace"], d["name"]) for d in done["outputs"]) == expected
     assert done["inputs"] == []
 
     # publish read the report file: the same dataset is its input, its copy its output
     published = publish["COMPLETE"]
-    report_csv = ("file", uris["report"].removeprefix("file://"))
+    report_csv = ("file", uris["report"].removeprefix("flytesandbox://"))
     assert [(d["namespace"], d["name"]) for d in published["inputs"]] == [report_csv]
     assert len(published["outputs"]) == 1
     assert "errorMessage" not in published["run"]["facets"]
@@ -131,6 +131,7 @@ def test_backfill_operator_emits_the_flyte_run_facet(remote: Any, tmp_path: Path
         ("file:///data/out/report.csv", ("file", "/data/out/report.csv")),
         ("file:///tmp/a%20b.csv", ("file", "/tmp/a b.csv")),
         ("/plain/path", ("file", "/plain/path")),
+        ("flytesandbox:///data/blobs/raw/x.csv", ("file", "/data/blobs/raw/x.csv")),
         ("file://host7/share/x", ("file://host7", "/share/x")),
         ("s3://bucket/raw/x/data.parquet", ("s3://bucket", "raw/x/data.parquet")),
         ("gs://bucket/key", ("gs://bucket", "key")),

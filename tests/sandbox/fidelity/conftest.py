@@ -108,3 +108,14 @@ def admin(fidelity_sandbox: SandboxThread) -> Iterator[Any]:
     channel = grpc.insecure_channel(fidelity_sandbox.endpoint)
     yield admin_pb2_grpc.AdminServiceStub(channel)
     channel.close()
+
+
+@pytest.fixture(scope="session")
+def dataproxy(fidelity_sandbox: SandboxThread) -> Iterator[Any]:
+    """A raw DataProxyService stub."""
+    import grpc
+    from flyteidl.service import dataproxy_pb2_grpc
+
+    channel = grpc.insecure_channel(fidelity_sandbox.endpoint)
+    yield dataproxy_pb2_grpc.DataProxyServiceStub(channel)
+    channel.close()

@@ -83,6 +83,11 @@ class Engine:
         self.catalog = Catalog(config.data_dir / "catalog.db")
         self._runs: dict[ExecKey, _Run] = {}
 
+    def platform_envs(self) -> dict[str, str]:
+        """``FLYTE_PLATFORM_URL`` / ``FLYTE_PLATFORM_INSECURE`` for task processes: this sandbox's endpoint."""
+        insecure = self.config.tls_cert_file is None
+        return {"FLYTE_PLATFORM_URL": self.config.endpoint, "FLYTE_PLATFORM_INSECURE": str(insecure).lower()}
+
     def is_running(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> bool:
         """Whether the execution is running in this engine."""
         return _key(execution_id) in self._runs
@@ -101,6 +106,8 @@ class Engine:
             self.launcher,
             self.catalog,
         )
+        # as the demo cluster's default-env-vars: task code (eager workflows, FlyteRemote) reaches this admin
+        state.envs = {**self.platform_envs(), **state.envs}
         run = _Run(state)
         self._runs[key] = run
         run.task = asyncio.create_task(run.main(), name=f"execution-{job.execution_id.name}")

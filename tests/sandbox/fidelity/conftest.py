@@ -5,8 +5,8 @@ with flytekit's own ``FlyteRemote``, as a user would against a Flyte cluster.
 * ``flyte_config`` (session): a flytectl-style ``config.yaml`` pointing at it (``admin.endpoint: dns:///...``);
 * ``pyflyte`` (session): runs ``pyflyte --config <config.yaml> <args>`` as a subprocess from the project root
   ``workflows/`` and returns the completed process (``check=False`` to inspect a failure);
-* ``registered`` (session): ``pyflyte register fidelity_flows`` once per session (fast registration, the default),
-  launch plans activated; its value is the registered version;
+* ``registered`` (session): ``pyflyte register`` of the project's two packages once per session (fast
+  registration, the default), launch plans activated; its value is the registered version;
 * ``remote`` (session): flytekit's ``FlyteRemote`` on the sandbox (project flytesnacks, domain development).
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 
 from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.testing import SandboxThread, run_sandbox
-from tests.sandbox.fidelity.helpers import DOMAIN, PACKAGE, PROJECT
+from tests.sandbox.fidelity.helpers import DOMAIN, PACKAGE, PROJECT, REFS_PACKAGE, VERSION
 
 pytest.importorskip("flytekit")
 
@@ -70,21 +69,18 @@ def pyflyte(flyte_config: Path) -> Pyflyte:
     return run
 
 
+def register_args(package: str, version: str = VERSION) -> list[str]:
+    """``pyflyte register`` of one package of the project, launch plans activated."""
+    return ["register", "--project", PROJECT, "--domain", DOMAIN, "--version", version, "--activate-launchplans", package]
+
+
 @pytest.fixture(scope="session")
 def registered(pyflyte: Pyflyte) -> str:
-    version = "v" + uuid.uuid4().hex[:12]
-    pyflyte(
-        "register",
-        "--project",
-        PROJECT,
-        "--domain",
-        DOMAIN,
-        "--version",
-        version,
-        "--activate-launchplans",
-        PACKAGE,
-    )
-    return version
+    """Both packages registered (fast registration, the default) at the suite's fixed version: ``fidelity_flows``,
+    then ``fidelity_refs``, whose reference entities point at it."""
+    pyflyte(*register_args(PACKAGE))
+    pyflyte(*register_args(REFS_PACKAGE))
+    return VERSION
 
 
 @pytest.fixture(scope="session")

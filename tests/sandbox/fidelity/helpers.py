@@ -7,19 +7,23 @@ from typing import Any
 
 PROJECT, DOMAIN = "flytesnacks", "development"
 PACKAGE = "fidelity_flows"
+#: the package of reference entities (pointing at PACKAGE's entities at VERSION)
+REFS_PACKAGE = "fidelity_refs"
+#: the version both packages are registered at (each session has a fresh sandbox); fidelity_refs spells it too
+VERSION = "fidelity-1"
 WAIT = {"timeout": timedelta(seconds=120), "poll_interval": timedelta(seconds=0.2)}
 SUCCEEDED, FAILED = 4, 6  # WorkflowExecution.Phase
 NODE_SUCCEEDED, NODE_FAILED, NODE_SKIPPED = 3, 5, 7  # NodeExecution.Phase
 
 
 def entity(name: str) -> str:
-    """The registered name of ``fidelity_flows.<name>``."""
-    return f"{PACKAGE}.{name}"
+    """The registered name of ``fidelity_flows.<name>`` (``fidelity_refs.<name>`` kept as is)."""
+    return name if name.startswith(REFS_PACKAGE) else f"{PACKAGE}.{name}"
 
 
-def run(remote: Any, version: str, name: str, **inputs: Any) -> Any:
+def run(remote: Any, version: str, workflow: str, **inputs: Any) -> Any:
     """Execute workflow ``fidelity_flows.<name>`` at ``version``, wait for it and sync its nodes."""
-    wf = remote.fetch_workflow(name=entity(name), version=version)
+    wf = remote.fetch_workflow(name=entity(workflow), version=version)
     execution = remote.wait(remote.execute(wf, inputs=inputs), **WAIT)
     return remote.sync(execution, sync_nodes=True)
 

@@ -13,7 +13,7 @@ from airflow_provider_flyte.sandbox.engine.catalog import Catalog
 from airflow_provider_flyte.sandbox.engine.events import Emitter, WorkflowPhase
 from airflow_provider_flyte.sandbox.engine.runners import SYSTEM, RunnerRegistry, execution_error
 from airflow_provider_flyte.sandbox.engine.state import ExecutionState, NodeFailed
-from airflow_provider_flyte.sandbox.engine.workflow import run_workflow
+from airflow_provider_flyte.sandbox.engine.workflow import run_failure_node, run_workflow
 
 if TYPE_CHECKING:
     from airflow_provider_flyte.sandbox.blobstore import BlobStore
@@ -47,7 +47,8 @@ class _Run:
             await emitter.workflow(WorkflowPhase.SUCCEEDED, output_uri=output_uri)
         except NodeFailed as failed:
             await emitter.workflow(WorkflowPhase.FAILING, error=failed.error)
-            await emitter.workflow(WorkflowPhase.FAILED, error=failed.error)
+            error = await run_failure_node(state, state.job.closure.primary, state.job.inputs, failed.error)
+            await emitter.workflow(WorkflowPhase.FAILED, error=error)
         except asyncio.CancelledError:
             if state.abort_cause is not None and not emitter.silent:
                 await emitter.workflow(WorkflowPhase.ABORTED)

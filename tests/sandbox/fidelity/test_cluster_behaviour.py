@@ -14,7 +14,18 @@ from flyteidl.admin import common_pb2
 from flyteidl.core import identifier_pb2
 
 from tests.sandbox.fidelity.conftest import Pyflyte, register_args
-from tests.sandbox.fidelity.helpers import FAILED, PACKAGE, SUCCEEDED, VERSION, WAIT, entity, run
+from tests.sandbox.fidelity.helpers import (
+    FAILED,
+    NODE_FAILED,
+    NODE_SUCCEEDED,
+    PACKAGE,
+    SUCCEEDED,
+    VERSION,
+    WAIT,
+    entity,
+    node_records,
+    run,
+)
 
 
 def test_dynamic_workflow(remote: Any, registered: str) -> None:
@@ -80,6 +91,14 @@ def test_failure_node_runs_and_the_workflow_fails_with_the_task_error(remote: An
     execution = run(remote, registered, "failures.failing_wf", name="a")
     assert execution.closure.phase == FAILED
     assert "a exploded" in execution.error.message
+    records = node_records(remote, execution)
+    assert ("n0", "n0", NODE_FAILED) in records
+    (failure_node,) = [r for r in records if r[0] not in ("n0", "start-node")]
+    assert failure_node[2] == NODE_SUCCEEDED
+    # the failure node got the workflow's error in its err input, and the workflow's inputs
+    node_inputs = execution.node_executions[failure_node[0]].inputs
+    assert node_inputs["name"] == "a"
+    assert "a exploded" in node_inputs["err"].message
 
 
 def test_gate_nodes_wait_for_signals(remote: Any, registered: str) -> None:

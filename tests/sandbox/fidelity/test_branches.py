@@ -4,11 +4,13 @@ nested branches and branches in sub-workflows. Propeller's compiler names the no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flyteidl.admin import common_pb2 as admin_pb2
 
-from tests.sandbox.fidelity.helpers import NODE_SUCCEEDED, SUCCEEDED, entity, node_records, run
+from tests.sandbox.fidelity.conftest import Pyflyte
+from tests.sandbox.fidelity.helpers import NODE_SUCCEEDED, SUCCEEDED, WAIT, entity, node_records, run
 
 OK = NODE_SUCCEEDED
 
@@ -88,3 +90,12 @@ def test_branch_taking_a_sub_workflow_with_its_own_branch(remote: Any, registere
         ("n1", OK),
         ("start-node", OK),
     ]
+
+
+def test_pyflyte_run_remote_of_a_branching_workflow(remote: Any, pyflyte: Pyflyte) -> None:
+    done = pyflyte("run", "--remote", "fidelity_flows/branches.py", "branch_in_sub_wf", "--x", "-5")
+    match = re.search(r"/executions/([a-z0-9]+)", done.stdout)
+    assert match, done.stdout
+    execution = remote.wait(remote.fetch_execution(name=match.group(1)), **WAIT)
+    assert execution.closure.phase == SUCCEEDED, execution.error
+    assert execution.outputs["o0"] == 13

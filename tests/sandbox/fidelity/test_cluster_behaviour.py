@@ -140,3 +140,19 @@ def test_not_found_errors_carry_flyteadmin_codes_and_messages(remote: Any, admin
         admin.GetTask(common_pb2.ObjectGetRequest(id=missing))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     assert info.value.details().startswith("missing entity of type TASK with identifier ")
+
+
+def test_missing_executions_and_launch_plans_are_not_found(remote: Any, admin: Any, registered: str) -> None:
+    from flyteidl.admin import execution_pb2
+    from flytekit.exceptions.user import FlyteEntityNotExistException
+
+    with pytest.raises(FlyteEntityNotExistException):
+        remote.fetch_execution(name="nosuchexecution")
+    with pytest.raises(FlyteEntityNotExistException):
+        remote.fetch_launch_plan(name=entity("nope"), version=registered)
+    request = execution_pb2.WorkflowExecutionGetRequest()
+    request.id.project, request.id.domain, request.id.name = "flytesnacks", "development", "nosuchexecution"
+    with pytest.raises(grpc.RpcError) as info:
+        admin.GetExecution(request)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert info.value.details().startswith("missing entity of type execution with identifier ")

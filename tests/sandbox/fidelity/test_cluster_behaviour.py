@@ -36,6 +36,13 @@ def test_dynamic_workflow(remote: Any, registered: str) -> None:
     assert node.metadata.is_dynamic and node.metadata.is_parent_node
 
 
+def test_dynamic_workflow_with_a_branch_reusing_node_ids(remote: Any, registered: str) -> None:
+    big = run(remote, registered, "dynamic.branching_dynamic_wf", n=3)  # 9 > 4: square(9)
+    small = run(remote, registered, "dynamic.branching_dynamic_wf", n=1)  # 1: refuse_negative(1)
+    assert (big.closure.phase, small.closure.phase) == (SUCCEEDED, SUCCEEDED), (big.error, small.error)
+    assert (big.outputs["o0"], small.outputs["o0"]) == (81, 101)
+
+
 def test_failing_dynamic_workflow_reports_the_task_error(remote: Any, registered: str) -> None:
     execution = run(remote, registered, "dynamic.failing_dynamic_wf", xs=[1, -1])
     assert execution.closure.phase == FAILED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flytekit import dynamic, map_task, task, workflow
+from flytekit import conditional, dynamic, map_task, task, workflow
 
 
 @task
@@ -45,3 +45,14 @@ def map_wf(xs: list[int]) -> list[int]:
 @workflow
 def tolerant_map_wf(xs: list[int]) -> list[int | None]:
     return map_task(refuse_negative, min_success_ratio=0.5)(x=xs)
+
+
+@dynamic
+def branching_dynamic(n: int) -> int:
+    y = square(x=n)
+    return conditional("in_dynamic").if_(y > 4).then(square(x=y)).else_().then(refuse_negative(x=y))
+
+
+@workflow
+def branching_dynamic_wf(n: int) -> int:
+    return branching_dynamic(n=n)

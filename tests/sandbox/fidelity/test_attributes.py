@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.sandbox.fidelity.helpers import SUCCEEDED, run
+
+pytestmark = pytest.mark.flytekit
 
 
 def test_map_task_over_a_dataclass_attribute(remote: Any, registered: str) -> None:
@@ -50,7 +54,6 @@ def _path(*attrs: str | int) -> list[Any]:
 
 def test_resolver_follows_propeller_for_structs_maps_and_errors() -> None:
     import msgpack
-    import pytest
     from flyteidl.core import literals_pb2
 
     from airflow_provider_flyte.sandbox.engine.bindings import BindingError, resolve_attr_path

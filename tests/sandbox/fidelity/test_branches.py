@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flyteidl.admin import common_pb2 as admin_pb2
 
 from tests.sandbox.fidelity.conftest import Pyflyte
 from tests.sandbox.fidelity.helpers import NODE_SUCCEEDED, SUCCEEDED, WAIT, entity, node_records, run
+
+pytestmark = pytest.mark.flytekit
 
 OK = NODE_SUCCEEDED
 

@@ -27,6 +27,8 @@ from tests.sandbox.fidelity.helpers import (
     run,
 )
 
+pytestmark = pytest.mark.flytekit
+
 
 def test_dynamic_workflow(remote: Any, registered: str) -> None:
     execution = run(remote, registered, "dynamic.dynamic_wf", n=3)

@@ -13,6 +13,8 @@ from flyteidl.service import dataproxy_pb2
 
 from tests.sandbox.fidelity.helpers import SUCCEEDED, run
 
+pytestmark = pytest.mark.flytekit
+
 
 def _node_id(execution: Any, node: str) -> Any:
     out = node_execution_pb2.NodeExecutionGetRequest().id

@@ -11,7 +11,7 @@ import pytest
 from flyteidl.admin import node_execution_pb2
 from flyteidl.service import dataproxy_pb2
 
-from tests.sandbox.fidelity.helpers import SUCCEEDED, run
+from tests.sandbox.fidelity.helpers import FAILED, NODE_FAILED, SUCCEEDED, run
 
 pytestmark = pytest.mark.flytekit
 
@@ -54,3 +54,15 @@ def test_deck_of_a_task_is_linked_from_its_node_execution(
     with pytest.raises(grpc.RpcError) as info:
         dataproxy.CreateDownloadLink(request)
     assert "no deckUrl found for request" in info.value.details()
+
+
+def test_deck_of_a_failed_task_is_linked_too(remote: Any, admin: Any, dataproxy: Any, registered: str) -> None:
+    execution = run(remote, registered, "decks.failing_deck_wf", x=1)
+    assert execution.closure.phase == FAILED
+    assert "the report broke" in execution.error.message
+    report = admin.GetNodeExecution(node_execution_pb2.NodeExecutionGetRequest(id=_node_id(execution, "n0")))
+    assert report.closure.phase == NODE_FAILED
+    assert report.closure.deck_uri.endswith("/n0/0/deck.html"), report.closure.deck_uri
+    request = dataproxy_pb2.CreateDownloadLinkRequest(artifact_type=dataproxy_pb2.ARTIFACT_TYPE_DECK)
+    request.node_execution_id.CopyFrom(_node_id(execution, "n0"))
+    assert dataproxy.CreateDownloadLink(request).pre_signed_urls.signed_url

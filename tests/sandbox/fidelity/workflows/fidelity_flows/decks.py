@@ -20,3 +20,16 @@ def plain(x: int) -> int:
 @workflow
 def deck_wf(x: int) -> int:
     return plain(x=report(x=x))
+
+
+@task(enable_deck=True)
+def broken_report(x: int) -> int:
+    flytekit.Deck("progress", f"<p>got as far as {x}</p>")
+    if x > 0:
+        raise ValueError("the report broke")
+    return x
+
+
+@workflow
+def failing_deck_wf(x: int) -> int:
+    return broken_report(x=x)

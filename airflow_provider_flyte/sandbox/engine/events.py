@@ -157,6 +157,7 @@ class Emitter:
         custom_info: dict[str, Any] | None = None,
         external_resources: list[event_pb2.ExternalResourceInfo] | None = None,
         plugin_identifier: str = "",
+        interruptible: bool = False,
     ) -> None:
         """A TaskExecutionEvent for attempt ``attempt`` of the node's task (``external_resources``: the subtasks of
         an array node, as propeller's k8s-array event recorder reports them)."""
@@ -179,6 +180,8 @@ class Emitter:
         ev.metadata.plugin_identifier = plugin_identifier or task_type
         if external_resources:
             ev.metadata.external_resources.extend(external_resources)
+        if interruptible:  # as propeller's task event transformer
+            ev.metadata.instance_class = event_pb2.TaskExecutionMetadata.INTERRUPTIBLE
         if reason:
             ev.reason = reason
             r = ev.reasons.add()

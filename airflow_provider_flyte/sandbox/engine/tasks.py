@@ -168,8 +168,11 @@ class Succeeded:
     attempt: int
 
 
-def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate) -> AttemptReporter:
-    """The reporter of a task node: one TaskExecutionEvent per attempt phase."""
+def task_events(
+    state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate, interruptible: bool = False
+) -> AttemptReporter:
+    """The reporter of a task node: one TaskExecutionEvent per attempt phase (``instance_class`` INTERRUPTIBLE
+    for an interruptible node)."""
 
     async def report(update: AttemptUpdate) -> None:
         await state.emitter.task(
@@ -182,6 +185,7 @@ def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskT
             output_uri=update.output_uri,
             error=update.error,
             reason=update.reason,
+            interruptible=interruptible,
         )
 
     return report
@@ -198,9 +202,8 @@ async def run_task_node(
     """Run the task of ``node`` until an attempt succeeds or no retry is left; a dynamic task's job spec then
     runs as the node's sub-workflow (outside the parallelism slot the task held). ``key``: the cache key (the
     lookup missed); the outputs populate the cache."""
-    where = Attempts(
-        info.unique_id, state.uri(info.unique_id), info.input_uri, task_events(state, info, template)
-    )
+    reporter = task_events(state, info, template, _interruptible(state, node, template))
+    where = Attempts(info.unique_id, state.uri(info.unique_id), info.input_uri, reporter)
     generates_deck = _generates_deck(template)
     async with state.slot():
         # a task declaring its deck has the deck URI on its events while it runs (real-time decks)

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
-from flyteidl.admin import common_pb2
+from flyteidl.admin import common_pb2, task_execution_pb2
 from flyteidl.core import identifier_pb2
 
 from tests.sandbox.fidelity.conftest import Pyflyte, register_args
@@ -87,6 +87,15 @@ def test_resource_overrides_and_interruptible(remote: Any, admin: Any, registere
     assert execution.closure.phase == SUCCEEDED, execution.error
     # the task sees whether it is interruptible (the node override wins over the task's interruptible=False)
     assert (execution.outputs["o0"], execution.outputs["o1"]) == ("1:false", "1:true")
+    # task executions report the instance class as propeller's (DEFAULT 0, INTERRUPTIBLE 1)
+    instance_classes = []
+    for node in ("n0", "n1"):
+        request = task_execution_pb2.TaskExecutionListRequest(limit=10)
+        request.node_execution_id.node_id = node
+        request.node_execution_id.execution_id.CopyFrom(execution.id.to_flyte_idl())
+        (attempt,) = admin.ListTaskExecutions(request).task_executions
+        instance_classes.append(attempt.closure.metadata.instance_class)
+    assert instance_classes == [0, 1]
     wf = remote.fetch_workflow(name=entity("overrides.overrides_wf"), version=registered)
     compiled = admin.GetWorkflow(common_pb2.ObjectGetRequest(id=wf.id.to_flyte_idl())).closure.compiled_workflow
     node = {n.id: n for n in compiled.primary.template.nodes}["n1"]

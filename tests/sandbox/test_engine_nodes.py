@@ -162,7 +162,8 @@ def branch_wf(with_else: bool = True) -> object:
 async def test_branch_runs_the_first_matching_case_only(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     closure = h.compile(branch_wf(), [SQUARE, ADD])  # type: ignore[arg-type]
-    for x, expected, taken in ((7, 49, "n1-big"), (3, 103, "n1-small"), (-2, 3, "n1-neg")):
+    # the compiler names a branch's nodes <branch id>-<node id>, as propeller's does
+    for x, expected, taken in ((7, 49, "n1-n1-big"), (3, 103, "n1-n1-small"), (-2, 3, "n1-n1-neg")):
         job = h.job(closure, lmap(x=x))
         final = await h.run(job)
         assert h.outputs(final) == {"o": expected}

@@ -166,10 +166,12 @@ def test_branch_node_records_only_the_taken_case(remote: Any, admin: Any) -> Non
         )
     ).node_executions
     assert [(c.id.node_id, c.metadata.spec_node_id, c.closure.phase) for c in children] == [
-        ("n0-0-n1", "n1", 3)  # the else case; the untaken if case has no record (propeller sends it no event)
+        # the else case, named <branch>-<node> by the compiler; the untaken if case has no record (propeller
+        # sends it no event)
+        ("n0-0-n0-n1", "n0-n1", 3)
     ]
     flytekit_children = execution.node_executions["n0"].subworkflow_node_executions
-    assert list(flytekit_children) == ["n0-0-n1"]
+    assert list(flytekit_children) == ["n0-0-n0-n1"]
 
 
 # ----------------------------------------------------------------------------------------------- cache

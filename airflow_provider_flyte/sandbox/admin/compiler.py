@@ -5,6 +5,12 @@ unique, that bindings reference existing nodes and outputs and that the graph is
 input references (``""``) to ``start-node``, adds the ``start-node``/``end-node`` nodes and the upstream/downstream
 connections, and returns a ``CompiledWorkflowClosure`` holding the primary workflow, every sub-workflow and every
 referenced task (launch plans are left out, as flyteadmin does). The engine may use it for dynamic workflows too.
+
+Node ids are scoped per (sub)graph, as in propeller's compiler: the nodes of a branch (``then_node``s and
+``else_node``, at any depth) are not nodes of the workflow's graph. flytekit numbers them from ``n0`` again, so
+the compiler renames each to ``<branch node id>-<its id>`` (propeller's ``branchNodeIDFormatter``; a branch nested
+in a branch gets ``n1-n0-n0``...), resolves their bindings against the enclosing workflow's nodes and records their
+upstream connections under the new ids, without making them part of the graph whose cycles it checks.
 """
 
 from __future__ import annotations
@@ -68,11 +74,28 @@ def _children(node: Any) -> Iterator[Any]:
         yield node.array_node.node
 
 
-def _walk(nodes: Any, *, into_arrays: bool = True) -> Iterator[Any]:
+def _walk(nodes: Any) -> Iterator[Any]:
     for node in nodes:
         yield node
-        if into_arrays or node.WhichOneof("target") != "array_node":
-            yield from _walk(list(_children(node)), into_arrays=into_arrays)
+        yield from _walk(list(_children(node)))
+
+
+def _branch_nodes(node: Any) -> Iterator[Any]:
+    """The nodes of ``node``'s branch (its cases' ``then_node``s and its ``else_node``) and, recursively, of the
+    branches among them."""
+    if node.WhichOneof("target") == "branch_node":
+        for child in _children(node):
+            yield child
+            yield from _branch_nodes(child)
+
+
+def _scope_branch_ids(node: Any) -> None:
+    """Rename the nodes of ``node``'s branch to ``<branch id>-<node id>``, depth first (propeller's compiler)."""
+    if node.WhichOneof("target") != "branch_node":
+        return
+    for child in _children(node):
+        child.id = f"{node.id}-{child.id}"
+        _scope_branch_ids(child)
 
 
 def _copy(node: Any) -> Any:
@@ -179,6 +202,8 @@ class _Compiler:
                 raise CompileError(f"duplicate node id {node.id}")
             scope[node.id] = None
             top_ids.append(node.id)
+        for node in wf.nodes:
+            _scope_branch_ids(node)
         all_nodes = list(_walk(wf.nodes))
         if wf.HasField("failure_node"):
             all_nodes.extend(_walk([wf.failure_node]))
@@ -194,19 +219,19 @@ class _Compiler:
                         continue
                     raise CompileError(f"node {node.id} depends on node {up}, which does not exist in {name}")
                 upstream[node.id].add(up)
-        # array sub-nodes bind the array node's own inputs: their bindings are checked through the array node
-        for node in _walk(wf.nodes, into_arrays=False):
-            inputs = self.node_io(node)[0]
-            for binding in node.inputs:
-                if inputs is not None and binding.var not in inputs:
-                    raise CompileError(
-                        f"node {node.id} binds input {binding.var}, which its target does not declare "
-                        f"(declared: {', '.join(sorted(inputs)) or 'none'})"
-                    )
-                for promise in _promises(binding.binding):
-                    self._check_promise(promise, scope, f"input {binding.var} of node {node.id}")
-                    if node.id in upstream and promise.node_id != START_NODE:
-                        upstream[node.id].add(promise.node_id)
+        # (array sub-nodes bind the array node's own inputs: their bindings are checked through the array node)
+        for node in wf.nodes:
+            upstream[node.id].update(self._check_bindings(node, scope) - {START_NODE})
+        # the nodes of branches (and the failure node) read the enclosing workflow's nodes; their upstream
+        # connections are recorded apart from the graph
+        branch_upstream: dict[str, set[str]] = {}
+        for node in wf.nodes:
+            for child in _branch_nodes(node):
+                branch_upstream[child.id] = self._check_bindings(child, scope)
+        if wf.HasField("failure_node"):
+            _scope_branch_ids(wf.failure_node)
+            for node in (wf.failure_node, *_branch_nodes(wf.failure_node)):
+                branch_upstream[node.id] = self._check_bindings(node, scope)
         declared_outputs = set(wf.interface.outputs.variables)
         bound_outputs = set()
         end_upstream: set[str] = set()
@@ -243,10 +268,28 @@ class _Compiler:
         compiled = compiler_pb2.CompiledWorkflow(template=wf)
         for node_id, ups in upstream.items():
             compiled.connections.upstream[node_id].ids.extend(sorted(ups))
+        for node_id, ups in branch_upstream.items():
+            if ups:
+                compiled.connections.upstream[node_id].ids.extend(sorted(ups))
         for node_id, downs in downstream.items():
             if downs:
                 compiled.connections.downstream[node_id].ids.extend(sorted(downs))
         return compiled
+
+    def _check_bindings(self, node: Any, scope: dict[str, set[str] | None]) -> set[str]:
+        """Check ``node``'s input bindings against the nodes of ``scope``; returns the ids of the nodes they read."""
+        read: set[str] = set()
+        inputs = self.node_io(node)[0]
+        for binding in node.inputs:
+            if inputs is not None and binding.var not in inputs:
+                raise CompileError(
+                    f"node {node.id} binds input {binding.var}, which its target does not declare "
+                    f"(declared: {', '.join(sorted(inputs)) or 'none'})"
+                )
+            for promise in _promises(binding.binding):
+                self._check_promise(promise, scope, f"input {binding.var} of node {node.id}")
+                read.add(promise.node_id)
+        return read
 
     @staticmethod
     def _check_promise(promise: Any, scope: dict[str, set[str] | None], where: str) -> None:

@@ -13,7 +13,7 @@ from airflow_provider_flyte.sandbox.engine.catalog import Catalog
 from airflow_provider_flyte.sandbox.engine.events import Emitter, WorkflowPhase
 from airflow_provider_flyte.sandbox.engine.runners import SYSTEM, RunnerRegistry, execution_error
 from airflow_provider_flyte.sandbox.engine.state import ExecutionState, NodeFailed
-from airflow_provider_flyte.sandbox.engine.workflow import run_workflow
+from airflow_provider_flyte.sandbox.engine.workflow import run_failure_node, run_workflow
 
 if TYPE_CHECKING:
     from airflow_provider_flyte.sandbox.blobstore import BlobStore
@@ -47,7 +47,8 @@ class _Run:
             await emitter.workflow(WorkflowPhase.SUCCEEDED, output_uri=output_uri)
         except NodeFailed as failed:
             await emitter.workflow(WorkflowPhase.FAILING, error=failed.error)
-            await emitter.workflow(WorkflowPhase.FAILED, error=failed.error)
+            error = await run_failure_node(state, state.job.closure.primary, state.job.inputs, failed.error)
+            await emitter.workflow(WorkflowPhase.FAILED, error=error)
         except asyncio.CancelledError:
             if state.abort_cause is not None and not emitter.silent:
                 await emitter.workflow(WorkflowPhase.ABORTED)
@@ -83,6 +84,11 @@ class Engine:
         self.catalog = Catalog(config.data_dir / "catalog.db")
         self._runs: dict[ExecKey, _Run] = {}
 
+    def platform_envs(self) -> dict[str, str]:
+        """``FLYTE_PLATFORM_URL`` / ``FLYTE_PLATFORM_INSECURE`` for task processes: this sandbox's endpoint."""
+        insecure = self.config.tls_cert_file is None
+        return {"FLYTE_PLATFORM_URL": self.config.endpoint, "FLYTE_PLATFORM_INSECURE": str(insecure).lower()}
+
     def is_running(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> bool:
         """Whether the execution is running in this engine."""
         return _key(execution_id) in self._runs
@@ -101,6 +107,8 @@ class Engine:
             self.launcher,
             self.catalog,
         )
+        # as the demo cluster's default-env-vars: task code (eager workflows, FlyteRemote) reaches this admin
+        state.envs = {**self.platform_envs(), **state.envs}
         run = _Run(state)
         self._runs[key] = run
         run.task = asyncio.create_task(run.main(), name=f"execution-{job.execution_id.name}")

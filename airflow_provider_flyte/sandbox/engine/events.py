@@ -99,9 +99,11 @@ class Emitter:
         error: execution_pb2.ExecutionError | None = None,
         child_execution: identifier_pb2.WorkflowExecutionIdentifier | None = None,
         task_node: event_pb2.TaskNodeMetadata | None = None,
+        deck_uri: str | None = None,
     ) -> None:
         """A NodeExecutionEvent; repeated phases are not sent twice (admin rejects them). ``task_node`` is the
-        task node's metadata (cache status, catalog key, the compiled dynamic workflow)."""
+        task node's metadata (cache status, catalog key, the compiled dynamic workflow); ``deck_uri`` the task's
+        deck."""
         if self._last_node_phase.get(info.unique_id) == phase:
             return
         self._last_node_phase[info.unique_id] = phase
@@ -127,6 +129,8 @@ class Emitter:
             ev.retry_group = str(info.parent_attempt)
         if info.target_entity is not None:
             ev.target_entity.CopyFrom(info.target_entity)
+        if deck_uri:
+            ev.deck_uri = deck_uri
         if output_uri is not None:
             ev.output_uri = output_uri
         elif error is not None:
@@ -153,6 +157,7 @@ class Emitter:
         custom_info: dict[str, Any] | None = None,
         external_resources: list[event_pb2.ExternalResourceInfo] | None = None,
         plugin_identifier: str = "",
+        interruptible: bool = False,
     ) -> None:
         """A TaskExecutionEvent for attempt ``attempt`` of the node's task (``external_resources``: the subtasks of
         an array node, as propeller's k8s-array event recorder reports them)."""
@@ -175,6 +180,8 @@ class Emitter:
         ev.metadata.plugin_identifier = plugin_identifier or task_type
         if external_resources:
             ev.metadata.external_resources.extend(external_resources)
+        if interruptible:  # as propeller's task event transformer
+            ev.metadata.instance_class = event_pb2.TaskExecutionMetadata.INTERRUPTIBLE
         if reason:
             ev.reason = reason
             r = ev.reasons.add()

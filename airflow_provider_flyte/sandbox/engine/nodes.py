@@ -114,7 +114,13 @@ async def run_node(
         await emitter.node(info, NodePhase.TIMED_OUT, error=error)
         raise NodeFailed(error, phase=NodePhase.TIMED_OUT) from None
     except NodeFailed as failed:
-        await emitter.node(info, failed.phase, error=failed.error, child_execution=failed.child_execution)
+        await emitter.node(
+            info,
+            failed.phase,
+            error=failed.error,
+            child_execution=failed.child_execution,
+            deck_uri=failed.deck_uri,
+        )
         raise
     except asyncio.CancelledError:
         await _report_aborted(state, info)
@@ -126,6 +132,7 @@ async def run_node(
         output_uri=output_uri,
         child_execution=result.child_execution,
         task_node=result.task_node_metadata,
+        deck_uri=result.deck_uri,
     )
     return result.outputs
 

@@ -47,6 +47,10 @@ class NodeFailed(Exception):
         self.error = error
         self.phase = phase
         self.child_execution = child_execution
+        #: the deck the failed task wrote (its node event carries it, as propeller's)
+        self.deck_uri: str | None = None
+        #: the task attempt that failed last (task nodes)
+        self.attempt: int | None = None
 
 
 @dataclass
@@ -58,6 +62,8 @@ class NodeSuccess:
     child_execution: identifier_pb2.WorkflowExecutionIdentifier | None = None
     #: a task node's metadata for its SUCCEEDED event (cache status, catalog key)
     task_node_metadata: event_pb2.TaskNodeMetadata | None = None
+    #: the deck the task wrote (``<attempt output prefix>/deck.html``)
+    deck_uri: str | None = None
 
 
 @dataclass(frozen=True)

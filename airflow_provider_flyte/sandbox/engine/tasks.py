@@ -39,6 +39,8 @@ from airflow_provider_flyte.sandbox.engine.state import (
 
 CacheStatus = catalog_pb2.CatalogCacheStatus
 QUEUED_REASON = "task submitted to the sandbox"
+#: the file a task writes its Flyte Deck to, in its attempt's output prefix
+DECK_FILE = "deck.html"
 
 
 @dataclass
@@ -166,8 +168,11 @@ class Succeeded:
     attempt: int
 
 
-def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate) -> AttemptReporter:
-    """The reporter of a task node: one TaskExecutionEvent per attempt phase."""
+def task_events(
+    state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskTemplate, interruptible: bool = False
+) -> AttemptReporter:
+    """The reporter of a task node: one TaskExecutionEvent per attempt phase (``instance_class`` INTERRUPTIBLE
+    for an interruptible node)."""
 
     async def report(update: AttemptUpdate) -> None:
         await state.emitter.task(
@@ -180,6 +185,7 @@ def task_events(state: ExecutionState, info: NodeInfo, template: tasks_pb2.TaskT
             output_uri=update.output_uri,
             error=update.error,
             reason=update.reason,
+            interruptible=interruptible,
         )
 
     return report
@@ -196,12 +202,22 @@ async def run_task_node(
     """Run the task of ``node`` until an attempt succeeds or no retry is left; a dynamic task's job spec then
     runs as the node's sub-workflow (outside the parallelism slot the task held). ``key``: the cache key (the
     lookup missed); the outputs populate the cache."""
-    where = Attempts(
-        info.unique_id, state.uri(info.unique_id), info.input_uri, task_events(state, info, template)
-    )
+    reporter = task_events(state, info, template, _interruptible(state, node, template))
+    where = Attempts(info.unique_id, state.uri(info.unique_id), info.input_uri, reporter)
+    generates_deck = _generates_deck(template)
     async with state.slot():
-        await state.emitter.node(info, NodePhase.RUNNING, task_node=task_node_metadata())
-        outcome = await run_attempts(state, node, template, inputs, where)
+        # a task declaring its deck has the deck URI on its events while it runs (real-time decks)
+        running_deck = _deck_uri(where, 0) if generates_deck else None
+        await state.emitter.node(
+            info, NodePhase.RUNNING, task_node=task_node_metadata(), deck_uri=running_deck
+        )
+        try:
+            outcome = await run_attempts(state, node, template, inputs, where)
+        except NodeFailed as failed:
+            if generates_deck and failed.attempt is not None:
+                failed.deck_uri = _existing_deck(state, where, failed.attempt)
+            raise
+    deck_uri = _existing_deck(state, where, outcome.attempt) if generates_deck is not False else None
     if isinstance(outcome, Dynamic):
         from airflow_provider_flyte.sandbox.engine.dynamic import run_dynamic
 
@@ -213,7 +229,25 @@ async def run_task_node(
     success.task_node_metadata = cache_populate(
         state, key, template, success.outputs, task_execution_id(state, info.unique_id, template, attempt)
     )
+    success.deck_uri = deck_uri
     return success
+
+
+def _generates_deck(template: tasks_pb2.TaskTemplate) -> bool | None:
+    """The task's ``metadata.generates_deck`` (flytekit's ``enable_deck``); None when it does not say."""
+    if template.metadata.HasField("generates_deck"):
+        return bool(template.metadata.generates_deck.value)
+    return None
+
+
+def _deck_uri(where: Attempts, attempt: int) -> str:
+    return f"{where.data_dir}/{attempt}/{DECK_FILE}"
+
+
+def _existing_deck(state: ExecutionState, where: Attempts, attempt: int) -> str | None:
+    """The deck of ``attempt`` if the task wrote it (propeller checks for the file when the task ends)."""
+    uri = _deck_uri(where, attempt)
+    return uri if state.blobs.exists(uri) else None
 
 
 async def run_attempts(
@@ -313,5 +347,7 @@ async def run_attempts(
         phase = TaskPhase.RETRYABLE_FAILED if retry else TaskPhase.FAILED
         await report(AttemptUpdate(attempt, phase, logs, error=error))
         if not retry:
-            raise NodeFailed(error)
+            failed = NodeFailed(error)
+            failed.attempt = attempt
+            raise failed
         attempt += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from flyteidl.core import compiler_pb2, literals_pb2, workflow_pb2
+from flyteidl.core import compiler_pb2, execution_pb2, literals_pb2, types_pb2, workflow_pb2
 
 from airflow_provider_flyte.sandbox.engine import ids
 from airflow_provider_flyte.sandbox.engine.bindings import (
@@ -159,3 +159,38 @@ async def run_workflow(
     await state.emitter.node(end, NodePhase.QUEUED)
     await state.emitter.node(end, NodePhase.SUCCEEDED, output_uri=uri)
     return result, uri
+
+
+def _error_binding(node_id: str, error: execution_pb2.ExecutionError) -> literals_pb2.BindingData:
+    """The ``err`` input propeller gives a failure node: a union holding the workflow's error (FlyteError)."""
+    out = literals_pb2.BindingData()
+    union = out.scalar.union
+    union.value.scalar.error.message = error.message
+    union.value.scalar.error.failed_node_id = node_id
+    union.type.simple = types_pb2.ERROR
+    union.type.structure.tag = "FlyteError"
+    return out
+
+
+async def run_failure_node(
+    state: ExecutionState,
+    compiled: compiler_pb2.CompiledWorkflow,
+    inputs: literals_pb2.LiteralMap,
+    error: execution_pb2.ExecutionError,
+) -> execution_pb2.ExecutionError:
+    """Run the workflow's failure node (``on_failure``) after a failure, as propeller's handleFailureNode: its
+    ``err`` input holds the error; returns the error the workflow ends with (the failure node's own when it fails,
+    else the original one). A workflow without a failure node returns ``error`` at once."""
+    template = compiled.template
+    if not template.HasField("failure_node"):
+        return error
+    node = workflow_pb2.Node()
+    node.CopyFrom(template.failure_node)
+    for binding in node.inputs:
+        if binding.var == "err":
+            binding.binding.CopyFrom(_error_binding(node.id, error))
+    try:
+        await run_node(state, node, {START_NODE: inputs, "": inputs}, None)
+    except NodeFailed as failed:
+        return failed.error
+    return error

@@ -1,0 +1,1 @@
+"""References to entities of ``fidelity_flows`` (registered first, at the suite's fixed version)."""

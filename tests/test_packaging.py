@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 #: import name -> distribution name, where they differ
-DISTRIBUTION = {"yaml": "pyyaml", "google": "protobuf", "airflow": "apache-airflow", "grpc": "grpcio"}
+DISTRIBUTION = {"yaml": "pyyaml", "google": "protobuf", "airflow": "apache-airflow", "grpc": "grpcio", "openlineage": "openlineage-python"}
 #: imported only where Airflow is running, from Airflow's own dependencies: the Airflow 2 connection form widgets
 #: (hooks/flyte.py), asgiref (triggers/flyte.py) and cryptography (sandbox/testing.py's test certificates)
 FROM_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms", "asgiref", "cryptography"}

@@ -166,9 +166,9 @@ def test_flytekit_reads_outputs(fk: Any, passed_along: Any, tmp_path: Path) -> N
 
 def test_our_client_downloads_outputs(ours: OurRemote, passed_along: Any, tmp_path: Path) -> None:
     execution = ours.fetch_execution(name=passed_along.id.name)
-    written = ours.download(execution.outputs, tmp_path)
-    assert {p.name for p in written} >= {"o3", "o4", "o5"}
-    assert (tmp_path / "o3").read_text() == "hello!"
+    written = ours.download(execution.outputs, tmp_path)  # flytekit's layout (see test_flytekit_reads_outputs)
+    assert {p.relative_to(tmp_path).parts[0] for p in written} >= {"o3", "o4", "o5"}
+    assert (tmp_path / "o3" / "rewritten.txt").read_text() == "hello!"
     assert (tmp_path / "o4" / "one.txt").read_text() == "1"
     assert pd.read_parquet(tmp_path / "o5").to_dict("list") == FRAME
     uri = execution.outputs.literals["o3"].scalar.blob.uri
@@ -189,7 +189,7 @@ with FlyteRemote(Config.for_sandbox({sandbox.endpoint!r}), default_project={P!r}
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "o3").read_text() == "hello!"
+    assert (tmp_path / "o3" / "rewritten.txt").read_text() == "hello!"
     assert (tmp_path / "o4" / "sub" / "two.txt").read_text() == "2"
 
 
@@ -248,7 +248,8 @@ def test_our_client_uploads_inputs(ours: OurRemote, fk: Any, tmp_path: Path) -> 
         text="uploaded", names=["one.txt", "sub/two.txt"], columns=["a"], total=6
     )
     ours.download(execution.outputs, tmp_path / "dl")
-    assert (tmp_path / "dl" / "o1").read_text() == "uploaded?"
+    [downloaded] = (tmp_path / "dl" / "o1").iterdir()  # flytekit's layout: <name>/<file name>
+    assert downloaded.read_text() == "uploaded?"
 
 
 def test_flytefile_default(fk: Any, tmp_path: Path) -> None:
@@ -322,7 +323,7 @@ def test_inprocess_task_outputs_go_to_the_blob_store(ours: OurRemote, data_dir: 
         "/inprocess.txt"
     )
     ours.download(execution.outputs, tmp_path)
-    assert (tmp_path / "o0").read_text() == "in process"
+    assert (tmp_path / "o0" / "inprocess.txt").read_text() == "in process"
 
 
 # ------------------------------------------------------------------------------------------ where blobs go

@@ -68,6 +68,7 @@ class AsyncFlyteRemote(RemoteBase):
     get_project = _awaitable(RemoteBase._op_get_project)
     relaunch = _awaitable(RemoteBase._op_relaunch)
     list_executions = _awaitable(RemoteBase._op_list_executions)
+    list_execution_protos = _awaitable(RemoteBase._op_list_execution_protos)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)
     list_signals = _awaitable(RemoteBase._op_list_signals)
     approve = _awaitable(RemoteBase._op_approve)

@@ -58,6 +58,7 @@ class FlyteRemote(RemoteBase):
     get_project = _blocking(RemoteBase._op_get_project)
     relaunch = _blocking(RemoteBase._op_relaunch)
     list_executions = _blocking(RemoteBase._op_list_executions)
+    list_execution_protos = _blocking(RemoteBase._op_list_execution_protos)
     recent_executions = _blocking(RemoteBase._op_recent_executions)
     list_signals = _blocking(RemoteBase._op_list_signals)
     approve = _blocking(RemoteBase._op_approve)

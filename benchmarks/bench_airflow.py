@@ -152,6 +152,48 @@ def run_trigger_scale(
     return result
 
 
+def poll_floor_and_flytekit(endpoint: str, names: list[str], samples: int = 100) -> dict[str, float]:
+    """What one poll of ``names`` costs at the floor and with flytekit, client CPU seconds:
+
+    * floor: the ListExecutions calls alone (bare protobufs, 2,000 names per call, nothing read), best of 5;
+    * flytekit: ``FlyteRemote.fetch_execution`` (one GetExecution each, what a flytekit-based trigger does per
+      execution and interval), measured on ``samples`` names and scaled to ``len(names)``."""
+    import grpc
+    from flyteidl.admin import common_pb2
+    from flyteidl.service import admin_pb2_grpc
+
+    floor = float("inf")
+    with grpc.insecure_channel(endpoint, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        stub = admin_pb2_grpc.AdminServiceStub(channel)
+        for _ in range(5):
+            t0 = time.process_time()
+            for start in range(0, len(names), 2000):
+                batch = names[start : start + 2000]
+                stub.ListExecutions(
+                    common_pb2.ResourceListRequest(
+                        id=common_pb2.NamedEntityIdentifier(project=P, domain=D),
+                        limit=len(batch) + 1,
+                        filters=f"value_in(execution.name,{';'.join(batch)})",
+                    )
+                )
+            floor = min(floor, time.process_time() - t0)
+    from flytekit.configuration import Config as FlytekitConfig
+    from flytekit.remote import FlyteRemote as FlytekitRemote
+
+    fk = FlytekitRemote(FlytekitConfig.for_endpoint(endpoint, insecure=True), default_project=P, default_domain=D)
+    fk.fetch_execution(name=names[0])  # connect
+    t0, w0 = time.process_time(), time.perf_counter()
+    for name in names[:samples]:
+        fk.fetch_execution(name=name)
+    per_call, per_call_wall = (time.process_time() - t0) / samples, (time.perf_counter() - w0) / samples
+    return {
+        "floor_cpu": floor,
+        "flytekit_cpu": per_call * len(names),
+        "flytekit_wall": per_call_wall * len(names),
+        "flytekit_rpcs": float(len(names)),
+    }
+
+
 def print_trigger_scale(r: dict[str, Any]) -> None:
     n, interval = r["n"] + 5, r["poll_interval"]
     rounds = max(r["rounds"], 1)
@@ -163,6 +205,10 @@ def print_trigger_scale(r: dict[str, Any]) -> None:
     print(f"  rounds measured while all were running            {r['rounds']:8d}   {'' if r['steady'] else '(NOT steady)'}")
     print(f"  execution end -> event p50 / p99 / max (s)        {r['latency_p50']:.2f} / {r['latency_p99']:.2f} / "
           f"{r['latency_max']:.2f}   (target p99 <= {2 * interval:g}; {r['late']} later than that)")
+    if "floor_cpu" in r:
+        print(f"  one poll at the floor: ListExecutions alone, CPU  {r['floor_cpu']:8.4f}")
+        print(f"  flytekit FlyteRemote.fetch_execution per trigger: {r['flytekit_rpcs']:8.0f} RPCs, "
+              f"{r['flytekit_cpu']:.3f} s CPU, {r['flytekit_wall']:.2f} s wall per poll")
     print(f"  memory per trigger (KB)                           {r['per_trigger'] / 1024:8.1f}   (target < 50)")
     print(f"  all {n} events correct                          {r['all_correct']!s:>8}")
 
@@ -173,6 +219,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--skip-imports", action="store_true", help="only the trigger scale part")
     parser.add_argument("--json", action="store_true", help="print the trigger results as JSON lines")
+    parser.add_argument(
+        "--compare", action="store_true", help="also measure one poll at the floor and with flytekit's FlyteRemote"
+    )
     args = parser.parse_args()
 
     if not args.skip_imports:
@@ -204,6 +253,8 @@ def main() -> None:
             examples = register_examples(remote)
             for n in args.triggers:
                 r = run_trigger_scale(remote, examples, n)
+                if args.compare:
+                    r.update(poll_floor_and_flytekit(sandbox.endpoint, r["names"]))
                 if not r["rounds"]:
                     raise SystemExit("the shared poller made no round while measuring: is the machine overloaded?")
                 if args.json:

@@ -129,7 +129,7 @@ class ExecutionPoller:
             while True:
                 await asyncio.sleep(max(0.0, next_round - loop.time()))
                 next_round = loop.time() + self.interval  # rounds start an interval apart, however long one takes
-                self._prune()
+                # (no pruning of cancelled waiters here: a round drops them, so the poller stops one round later)
                 if not self._waiters:
                     if self._borrowers:
                         continue  # a trigger is still using the client: keep it open
@@ -201,6 +201,19 @@ class ExecutionPoller:
 
     def _deliver(self, name: str, closure: Any, waiters: list[_Waiter]) -> None:
         """Resolve the waiters this status is news to; the others wait for the next round."""
+        if len(waiters) == 1:  # the usual case, one trigger per execution: no new list per row and round
+            w = waiters[0]
+            if w.future.done():
+                return
+            if w.since is None or not unchanged(w.since, closure):
+                w.future.set_result(status_from_closure(name, closure))
+                return
+            pending = self._waiters.get(name)
+            if pending is None:
+                self._waiters[name] = waiters
+            else:
+                pending.append(w)
+            return
         status: ExecutionStatus | None = None
         still: list[_Waiter] = []
         for w in waiters:

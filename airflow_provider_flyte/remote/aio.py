@@ -80,6 +80,7 @@ class AsyncFlyteRemote(RemoteBase):
     recover = _awaitable(RemoteBase._op_recover)
     list_latest = _awaitable(RemoteBase._op_list_latest)
     list_executions = _awaitable(RemoteBase._op_list_executions)
+    list_execution_protos = _awaitable(RemoteBase._op_list_execution_protos)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)
     list_signals = _awaitable(RemoteBase._op_list_signals)
     approve = _awaitable(RemoteBase._op_approve)

@@ -907,9 +907,22 @@ class RemoteBase:
         limit: int | None = None,
     ) -> Op[list[FlyteWorkflowExecution]]:
         """Executions of a project/domain, newest first; ``names`` selects many by name in one RPC."""
-        p, d = self._pd(project, domain)
-        protos = yield from exec_ops.list_executions(p, d, names=names, filters=filters, limit=limit)
+        protos = yield from self._op_list_execution_protos(project, domain, names, filters, limit)
         return [self._wrap(e) for e in protos]
+
+    def _op_list_execution_protos(
+        self,
+        project: str | None = None,
+        domain: str | None = None,
+        names: Sequence[str] | None = None,
+        filters: str | None = None,
+        limit: int | None = None,
+    ) -> Op[list[Any]]:
+        """``list_executions`` as bare ``admin.Execution`` protobufs (no client model per row): for pollers that
+        read the phases of thousands of executions per round."""
+        p, d = self._pd(project, domain)
+        protos: list[Any] = yield from exec_ops.list_executions(p, d, names=names, filters=filters, limit=limit)
+        return protos
 
     def _op_recent_executions(
         self, project: str | None = None, domain: str | None = None, limit: int = 100, filters: Any = None

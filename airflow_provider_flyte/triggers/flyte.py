@@ -103,11 +103,12 @@ class _FlyteTriggerBase(BaseTrigger):  # type: ignore[misc]
         self._finished = True
         return TriggerEvent(payload)
 
-    async def _next_status(self, poller: ExecutionPoller) -> Any:
-        """The next status, or None when the deadline passed first."""
+    async def _next_status(self, poller: ExecutionPoller, since: Any = None) -> Any:
+        """The next status (with ``since``: the next one that differs from it), or None when the deadline passed
+        first. The first check comes soon after creation (``FIRST_CHECK_SECONDS``), later ones an interval apart."""
         soon = None if self._checked else min(FIRST_CHECK_SECONDS, self.poll_interval)
         self._checked = True
-        fut = poller.next_status(self.execution_name, self.poll_interval, soon=soon)
+        fut = poller.next_status(self.execution_name, self.poll_interval, since, soon=soon)
         remaining = self._remaining()
         if remaining is None:
             return await fut
@@ -222,13 +223,14 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
         poller = self._poller()
         progress = Progress(self.label)
         last_update = -1.0
+        seen = None  # the last status: the poller wakes this trigger only when the execution changed
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
                 yield self._timeout_event()
                 return
             try:
-                status = await self._next_status(poller)
+                status = await self._next_status(poller, seen)
             except ExecutionNotFound as exc:
                 yield self._final(_base_payload(ERROR, self.execution_name, self.project, self.domain, self.url, str(exc)))
                 return
@@ -242,6 +244,7 @@ class FlyteExecutionTrigger(_FlyteTriggerBase):
                 return
             if status is None:
                 continue  # deadline reached while waiting; reported at the top of the loop
+            seen = status
             for line in progress.execution(status.phase):
                 self.log.info("%s", line)
             if self.log_node_progress and status.updated_at != last_update:

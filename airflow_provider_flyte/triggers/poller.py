@@ -1,8 +1,14 @@
 """One shared poller per (connection, project, domain) inside a triggerer process.
 
 Every trigger waiting on an execution asks the poller for the next status of its execution name. Once per
-interval the poller sends one ``ListExecutions`` with ``value_in(execution.name, a;b;c)`` for all names waiting
-(in batches of :data:`BATCH_SIZE`), so N triggers cost ``ceil(N / BATCH_SIZE)`` RPCs per interval, not N.
+interval (start to start) the poller sends ``ListExecutions`` with ``value_in(execution.name, a;b;c)`` for all
+names waiting, in batches sized to the number of names (:func:`batch_size`: at most :data:`STATUS_RPCS` calls
+up to ``STATUS_RPCS * MAX_BATCH`` names, sent concurrently), so N triggers cost a handful of RPCs per interval,
+not N. Each row is read from the bare protobuf (phase and ``updated_at``); a trigger that asked for the next
+*change* (``since``) is woken only when its execution changed, so a round over thousands of unchanged executions
+costs little more than parsing the responses. Node listings for progress logs draw on a fixed per-round budget
+(:meth:`ExecutionPoller.take_node_budget`), so progress logging does not grow with N either.
+
 Transient failures (UNAVAILABLE after the client's own retries) are retried at the next round; other errors reach
 the waiting triggers. The poller stops (and closes its client) when nobody waits any more and no borrowed call
 (:meth:`ExecutionPoller.borrow_remote`: node listings, signal listings) is still in flight.
@@ -17,15 +23,34 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from airflow_provider_flyte.triggers.status import ExecutionStatus, status_of
+from airflow_provider_flyte.triggers.status import ExecutionStatus, status_from_closure, unchanged
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+#: names per ListExecutions: at least MIN_BATCH (few names: one call), at most MAX_BATCH (flyteadmin accepts any
+#: ``limit``; 2,000 executions are a few MB per response, far below the client's 32 MiB message limit)
+MIN_BATCH, MAX_BATCH = 500, 2000
+#: ListExecutions calls per round aimed for (more only beyond STATUS_RPCS * MAX_BATCH names)
+STATUS_RPCS = 4
 #: consecutive failed rounds after which transient errors are passed to the waiting triggers
 MAX_TRANSIENT_FAILURES = 20
 
 RemoteFactory = Callable[[], Awaitable[Any]]
+
+
+def batch_size(names: int) -> int:
+    """Names per ListExecutions for a round polling ``names`` executions."""
+    return max(MIN_BATCH, min(MAX_BATCH, -(-names // STATUS_RPCS)))
+
+
+class _Waiter:
+    """A trigger waiting for a status: any (``since`` None) or one that differs from ``since``."""
+
+    __slots__ = ("future", "since")
+
+    def __init__(self, future: asyncio.Future[ExecutionStatus], since: ExecutionStatus | None) -> None:
+        self.future = future
+        self.since = since
 
 
 class ExecutionNotFound(Exception):
@@ -41,10 +66,11 @@ class ExecutionPoller:
         self._remote_factory = remote_factory
         self._remote: Any = None
         self.interval = interval
-        self._waiters: dict[str, list[asyncio.Future[ExecutionStatus]]] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
-        #: RPCs issued by this poller (ListExecutions), for benchmarks and tests
+        #: RPCs issued through this poller's client (status listings, node and signal listings), for benchmarks
+        #: and tests
         self.rpc_count = 0
         self.rounds = 0
         self.on_empty: Callable[[ExecutionPoller], None] | None = None
@@ -57,9 +83,14 @@ class ExecutionPoller:
         self._wake = asyncio.Event()
 
     def next_status(
-        self, name: str, interval: float | None = None, soon: float | None = None
+        self,
+        name: str,
+        interval: float | None = None,
+        since: ExecutionStatus | None = None,
+        soon: float | None = None,
     ) -> asyncio.Future[ExecutionStatus]:
-        """A future resolved with ``name``'s status at the poller's next round; ``soon``: that round comes within
+        """A future resolved with ``name``'s status at the poller's next round; with ``since``, at the first round
+        where the status differs from ``since`` (phase or ``updated_at``); ``soon``: that round comes within
         ``soon`` seconds (a trigger's first check, shortly after the execution was created; the round polls every
         waiting name at once, and the interval is unchanged)."""
         if interval is not None and interval < self.interval:
@@ -71,7 +102,7 @@ class ExecutionPoller:
                 self._soonest = due
                 self._wake.set()
         fut: asyncio.Future[ExecutionStatus] = loop.create_future()
-        self._waiters.setdefault(name, []).append(fut)
+        self._waiters.setdefault(name, []).append(_Waiter(fut, since))
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"flyte-poller-{self.key}")
         return fut
@@ -83,7 +114,6 @@ class ExecutionPoller:
         if self._budget_used >= limit:
             return False
         self._budget_used += 1
-        self.rpc_count += 1
         return True
 
     async def get_remote(self) -> Any:
@@ -98,15 +128,23 @@ class ExecutionPoller:
         it before the block ends, even if no trigger is waiting for a status meanwhile."""
         self._borrowers += 1
         try:
-            yield await self.get_remote()
+            remote = await self.get_remote()
+            before = remote.rpc_count
+            try:
+                yield remote
+            finally:
+                self.rpc_count += remote.rpc_count - before
         finally:
             self._borrowers -= 1
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
+            next_round = loop.time() + self.interval
             while True:
-                await self._pause()
-                self._prune()
+                await self._pause(next_round)
+                next_round = loop.time() + self.interval  # rounds start an interval apart, however long one takes
+                # (no pruning of cancelled waiters here: a round drops them, so the poller stops one round later)
                 if not self._waiters:
                     if self._borrowers:
                         continue  # a trigger is still using the client: keep it open
@@ -124,11 +162,10 @@ class ExecutionPoller:
             elif self.on_empty is not None:
                 self.on_empty(self)
 
-    async def _pause(self) -> None:
-        """Sleep one interval, or less when a waiter asked for a round sooner."""
+    async def _pause(self, until: float) -> None:
+        """Sleep until loop time ``until``, or less when a waiter asked for a round sooner."""
         loop = asyncio.get_running_loop()
-        end = loop.time() + self.interval
-        while (remaining := min(end, self._soonest or end) - loop.time()) > 0:
+        while (remaining := min(until, self._soonest or until) - loop.time()) > 0:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), remaining)
@@ -136,7 +173,7 @@ class ExecutionPoller:
 
     def _prune(self) -> None:
         for name in list(self._waiters):
-            alive = [f for f in self._waiters[name] if not f.done()]
+            alive = [w for w in self._waiters[name] if not w.future.done()]
             if alive:
                 self._waiters[name] = alive
             else:
@@ -147,17 +184,21 @@ class ExecutionPoller:
 
         waiting = self._waiters
         self._waiters = {}
-        names = sorted(waiting)
+        names = list(waiting)
         self.rounds += 1
-        found: dict[str, ExecutionStatus] = {}
         try:
             remote = await self.get_remote()
-            for start in range(0, len(names), BATCH_SIZE):
-                batch = names[start : start + BATCH_SIZE]
-                self.rpc_count += 1
-                for execution in await remote.list_executions(self.project, self.domain, names=batch):
-                    snapshot = status_of(execution)
-                    found[snapshot.name] = snapshot
+            before = remote.rpc_count
+            size = batch_size(len(names))
+            try:
+                pages = await asyncio.gather(
+                    *(
+                        remote.list_execution_protos(self.project, self.domain, names=names[i : i + size])
+                        for i in range(0, len(names), size)
+                    )
+                )
+            finally:
+                self.rpc_count += remote.rpc_count - before
         except (FlyteSystemUnavailableError, FlyteTimeoutError) as exc:
             self._failures += 1
             if self._failures < MAX_TRANSIENT_FAILURES:
@@ -170,28 +211,57 @@ class ExecutionPoller:
             self._fail(waiting, exc)
             return
         self._failures = 0
-        for name, futures in waiting.items():
-            status = found.get(name)
-            for fut in futures:
-                if fut.done():
-                    continue
-                if status is None:
-                    fut.set_exception(
-                        ExecutionNotFound(f"execution {self.project}/{self.domain}/{name} does not exist in Flyte")
-                    )
-                else:
-                    fut.set_result(status)
+        for page in pages:
+            for execution in page:
+                name = execution.id.name
+                waiters = waiting.pop(name, None)
+                if waiters is not None:
+                    self._deliver(name, execution.closure, waiters)
+        for name, waiters in waiting.items():
+            missing = ExecutionNotFound(f"execution {self.project}/{self.domain}/{name} does not exist in Flyte")
+            for w in waiters:
+                if not w.future.done():
+                    w.future.set_exception(missing)
 
-    def _requeue(self, waiting: dict[str, list[asyncio.Future[ExecutionStatus]]]) -> None:
-        for name, futures in waiting.items():
-            self._waiters.setdefault(name, []).extend(futures)
+    def _deliver(self, name: str, closure: Any, waiters: list[_Waiter]) -> None:
+        """Resolve the waiters this status is news to; the others wait for the next round."""
+        if len(waiters) == 1:  # the usual case, one trigger per execution: no new list per row and round
+            w = waiters[0]
+            if w.future.done():
+                return
+            if w.since is None or not unchanged(w.since, closure):
+                w.future.set_result(status_from_closure(name, closure))
+                return
+            pending = self._waiters.get(name)
+            if pending is None:
+                self._waiters[name] = waiters
+            else:
+                pending.append(w)
+            return
+        status: ExecutionStatus | None = None
+        still: list[_Waiter] = []
+        for w in waiters:
+            if w.future.done():
+                continue
+            if w.since is not None and unchanged(w.since, closure):
+                still.append(w)
+                continue
+            if status is None:
+                status = status_from_closure(name, closure)
+            w.future.set_result(status)
+        if still:
+            self._waiters.setdefault(name, []).extend(still)
+
+    def _requeue(self, waiting: dict[str, list[_Waiter]]) -> None:
+        for name, waiters in waiting.items():
+            self._waiters.setdefault(name, []).extend(waiters)
 
     @staticmethod
-    def _fail(waiting: dict[str, list[asyncio.Future[ExecutionStatus]]], exc: BaseException) -> None:
-        for futures in waiting.values():
-            for fut in futures:
-                if not fut.done():
-                    fut.set_exception(exc)
+    def _fail(waiting: dict[str, list[_Waiter]], exc: BaseException) -> None:
+        for waiters in waiting.values():
+            for w in waiters:
+                if not w.future.done():
+                    w.future.set_exception(exc)
 
 
 class PollerRegistry:

@@ -64,6 +64,16 @@ def status_from_closure(name: str, closure: Any) -> ExecutionStatus:
     )
 
 
+def unchanged(status: ExecutionStatus, closure: Any) -> bool:
+    """Whether an ``admin.ExecutionClosure`` still shows ``status`` (same phase, same ``updated_at``): two field
+    reads, so a poller can skip the thousands of executions that did not change since the last round."""
+    updated = closure.updated_at
+    return (
+        status.updated_at == updated.seconds + updated.nanos / 1e9
+        and status.phase == workflow_phase_name(int(closure.phase))
+    )
+
+
 def status_of(execution: Any) -> ExecutionStatus:
     """Snapshot of a client execution object (anything with ``.id.name`` and a ``.closure`` protobuf)."""
     closure = execution.proto.closure if hasattr(execution, "proto") else execution.closure

@@ -16,7 +16,7 @@ N = 1000
 @pytest.mark.slow
 @pytest.mark.usefixtures("flyte_conn")
 def test_thousand_triggers(remote: Any, examples: dict[str, Any]) -> None:
-    result = run_trigger_scale(remote, examples, N)
+    result = run_trigger_scale(remote, examples, N, create_rate=200.0)
     events = result["payloads"]
     assert [e["status"] for e in events[:N]] == ["success"] * N
     assert [e["execution_name"] for e in events[:N]] == result["names"]

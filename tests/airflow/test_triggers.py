@@ -269,3 +269,40 @@ async def test_a_slow_own_call_keeps_the_shared_client_open(fresh_sandbox: Any, 
         await asyncio.to_thread(client.approve, "review", gate)
         nodes = FlyteExecutionTrigger(work, P, D, flyte_conn_id="flyte_slow", poll_interval=0.1)
         assert (await _first_event(nodes, 60))["status"] == "success"
+
+
+async def test_poller_round_costs_one_call_per_batch_without_empty_pages(
+    remote: Any, examples: dict[str, Any]
+) -> None:
+    """600 waiting executions: two ListExecutions per round (batches of 500 + 100), none for a continuation page
+    (a full page of 500 used to cost a third, empty, call)."""
+    from airflow_provider_flyte.hooks.flyte import FlyteAsyncHook
+    from airflow_provider_flyte.triggers.poller import ExecutionPoller, batch_size
+
+    assert batch_size(600) == 500 and batch_size(5000) == 1250 and batch_size(10_000) == 2000
+    tag = _unique("tbatch")
+    names = [_start(remote, examples, "examples.slow", {"seconds": 30.0}, f"{tag}-{i}") for i in range(600)]
+    poller = ExecutionPoller(("flyte_default", P, D), FlyteAsyncHook("flyte_default").get_remote, 0.05)
+    statuses = await asyncio.wait_for(asyncio.gather(*(poller.next_status(n) for n in names)), 30)
+    assert [s.name for s in statuses] == names and poller.rounds == 1
+    assert poller.rpc_count == 2
+    for name in names:
+        remote.terminate(name, "cleanup", project=P, domain=D)
+
+
+async def test_poller_wakes_a_waiter_with_since_only_on_a_change(remote: Any, examples: dict[str, Any]) -> None:
+    from airflow_provider_flyte.hooks.flyte import FlyteAsyncHook
+    from airflow_provider_flyte.triggers.poller import ExecutionPoller
+
+    name = _start(remote, examples, "examples.slow", {"seconds": 1.0}, _unique("tsince"))
+    poller = ExecutionPoller(("flyte_default", P, D), FlyteAsyncHook("flyte_default").get_remote, 0.1)
+    first = await asyncio.wait_for(poller.next_status(name), 10)
+    while first.phase != "RUNNING":
+        first = await asyncio.wait_for(poller.next_status(name, since=first), 10)
+    changed = poller.next_status(name, since=first)
+    every_round = poller.next_status(name)
+    await asyncio.wait_for(asyncio.shield(every_round), 10)
+    assert not changed.done() or changed.result().phase != "RUNNING"  # an unchanged status is not news
+    rounds = poller.rounds
+    final = await asyncio.wait_for(changed, 10)
+    assert final.phase == "SUCCEEDED" and poller.rounds > rounds

@@ -282,3 +282,118 @@ def test_big_payloads_round_trip() -> None:
     floats = {f"k{i}": i * 0.5 for i in range(10_000)}
     map_lt = literal_type_for_python_type(dict[str, float])
     assert to_python(to_literal(floats, map_lt), map_lt) == floats
+
+
+# ------------------------------------------------------------------------------------------------ fast paths
+# Homogeneous lists and maps are read and written in bulk loops; a literal or value that does not fit the bulk
+# loop must give the same result as converting element by element.
+
+
+def _collection(*setters: Any) -> Any:
+    lit = literals_pb2.Literal()
+    lits = lit.collection.literals
+    for setter in setters:
+        setter(lits.add())
+    return lit
+
+
+def _int(v: int) -> Any:
+    return lambda x: setattr(x.scalar.primitive, "integer", v)
+
+
+def _float(v: float) -> Any:
+    return lambda x: setattr(x.scalar.primitive, "float_value", v)
+
+
+def _str(v: str) -> Any:
+    return lambda x: setattr(x.scalar.primitive, "string_value", v)
+
+
+def _bool(v: bool) -> Any:
+    return lambda x: setattr(x.scalar.primitive, "boolean", v)
+
+
+def _none() -> Any:
+    return lambda x: x.scalar.none_type.SetInParent()
+
+
+@pytest.mark.parametrize(
+    ("setters", "expected"),
+    [
+        # another kind of literal reads as the field's default (0, 0.0, "", False) in the bulk loop
+        ((_int(0), _float(2.5)), [0, 2.5]),
+        ((_int(7), _str("x"), _int(0)), [7, "x", 0]),
+        ((_float(1.5), _int(3)), [1.5, 3]),
+        ((_float(0.0), _float(-0.0), _none()), [0.0, -0.0, None]),
+        ((_str("a"), _none()), ["a", None]),
+        ((_str(""), _int(0)), ["", 0]),
+        ((_bool(True), _int(0)), [True, 0]),
+        # real defaults stay what they are
+        ((_int(0), _int(0), _int(5)), [0, 0, 5]),
+        ((_str(""), _str("b")), ["", "b"]),
+        ((_bool(False), _bool(True)), [False, True]),
+    ],
+)
+def test_bulk_list_reading_notices_other_literal_kinds(setters: tuple[Any, ...], expected: list[Any]) -> None:
+    lit = _collection(*setters)
+    assert to_python(lit) == expected
+    assert [type(v) for v in to_python(lit)] == [type(v) for v in expected]
+
+
+def test_bulk_map_reading_notices_other_literal_kinds() -> None:
+    lit = literals_pb2.Literal()
+    lits = lit.map.literals
+    lits["a"].scalar.primitive.float_value = 1.5
+    lits["b"].scalar.primitive.string_value = "x"
+    lits["c"].scalar.primitive.float_value = 0.0
+    assert to_python(lit) == {"a": 1.5, "b": "x", "c": 0.0}
+    with pytest.raises(FlyteTypeError, match=r"\['b'\]"):
+        to_python(lit, None, dict[str, float])
+    del lits["b"]
+    assert to_python(lit, None, dict[str, float]) == {"a": 1.5, "c": 0.0}
+
+
+def test_int_list_with_a_string_is_reported_at_its_index() -> None:
+    lit = _collection(_int(1), _int(0), _str("x"))
+    with pytest.raises(FlyteTypeError, match=r"at \[2\]: cannot convert a string_value literal"):
+        to_python(lit, None, list[int])
+
+
+@dataclasses.dataclass
+class PointWithNote(Point):
+    note: str = ""
+
+
+def test_dataclass_list_writer_matches_the_element_writer() -> None:
+    """Exact-class elements take the bulk path; subclasses, dicts and Literals the element writer: the bytes are
+    those of converting each element alone."""
+    lt = literal_type_for_python_type(list[Point])
+    ready = to_literal(Point(9, 9.5), lt.collection_type, Point)
+    value = [Point(1, 2.0), PointWithNote(3, 4.0, "n"), {"x": 5, "y": 6.0}, ready, Point(7)]
+    lit = to_literal(value, lt, list[Point])
+    one_by_one = [to_literal(v, lt.collection_type, Point) for v in value]
+    assert [x.SerializeToString() for x in lit.collection.literals] == [x.SerializeToString() for x in one_by_one]
+    assert to_python(lit, lt, list[Point])[0] == Point(1, 2.0)
+
+
+def test_dataclass_list_writer_names_the_failing_element() -> None:
+    lt = literal_type_for_python_type(list[Point])
+    with pytest.raises(FlyteTypeError, match=r"at \[1\].*msgpack"):
+        to_literal([Point(1, 2.0), Point(object(), 1.0)], lt, list[Point])  # type: ignore[arg-type]
+
+
+def test_dataclass_list_reading_checks_every_tag_and_coerces_fields() -> None:
+    import msgpack
+
+    lt = literal_type_for_python_type(list[Point])
+    lit = to_literal([Point(1, 2.0)], lt, list[Point])
+    lits = lit.collection.literals
+    coerced = lits.add().scalar.binary
+    coerced.value, coerced.tag = msgpack.packb({"x": 2, "y": 3, "extra": True}), "msgpack"
+    decoded = to_python(lit, lt, list[Point])
+    assert decoded == [Point(1, 2.0), Point(2, 3.0)]
+    assert type(decoded[1].y) is float
+    # a binary that is not tagged msgpack is not unpacked, even though its bytes would be valid msgpack
+    other = lits.add().scalar.binary
+    other.value = msgpack.packb({"x": 3, "y": 4.0})
+    assert to_python(lit, lt, list[Point])[2] == msgpack.packb({"x": 3, "y": 4.0})

@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 import enum
 import functools
+import keyword
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -112,16 +113,17 @@ def _dataclass_encoder(cls: type) -> Encoder:
     names = [f.name for f in dataclasses.fields(cls)]
     encoders = [(n, plain_encoder(hints.get(n, Any))) for n in names]
     if all(e is None for _, e in encoders):
+        as_dict = _field_dict(names)
 
         def encode_simple(v: Any, up: Callable[[str, bool], str]) -> Any:
-            if not is_dataclass_value(v):
+            if type(v) is not cls and not is_dataclass_value(v):
                 return encode_any(v, up)
-            return {n: getattr(v, n) for n in names}
+            return as_dict(v)
 
         return encode_simple
 
     def encode(v: Any, up: Callable[[str, bool], str]) -> Any:
-        if not is_dataclass_value(v):
+        if type(v) is not cls and not is_dataclass_value(v):
             return encode_any(v, up)
         out: dict[str, Any] = {}
         for n, e in encoders:
@@ -130,6 +132,16 @@ def _dataclass_encoder(cls: type) -> Encoder:
         return out
 
     return encode
+
+
+def _field_dict(names: list[str]) -> Callable[[Any], dict[str, Any]]:
+    """``lambda v: {"a": v.a, "b": v.b}`` for these field names, compiled once per class (the way ``dataclasses``
+    builds ``__init__``): a dict display is about three times faster than a comprehension over ``getattr``."""
+    if not all(n.isidentifier() and not keyword.iskeyword(n) for n in names):
+        return lambda v: {n: getattr(v, n) for n in names}
+    display = ", ".join(f"{n!r}: v.{n}" for n in names)
+    built: Callable[[Any], dict[str, Any]] = eval(f"lambda v: {{{display}}}")
+    return built
 
 
 def encode_any(v: Any, up: Callable[[str, bool], str]) -> Any:
@@ -293,8 +305,24 @@ def _dataclass_decoder(cls: type) -> Decoder:
     names = frozenset(f.name for f in fields)
     decoders = [(f.name, plain_decoder(hints.get(f.name, Any))) for f in fields]
     active = [(n, d) for n, d in decoders if d is not None]
+    # fields whose decoder only coerces int <-> float: a value already of the field's type needs nothing
+    exact_types = {_to_int: int, _to_float: float}
+    typed = [(n, exact_types[d]) for n, d in active if d in exact_types]
+    fast = len(typed) == len(active)
 
     def decode(x: Any) -> Any:
+        if type(x) is dict and fast:
+            for n, t in typed:
+                if type(x.get(n)) is not t:
+                    break
+            else:
+                try:
+                    return cls(**x)
+                except TypeError:  # unknown or missing keys: convert() keeps the known ones or reports
+                    pass
+        return convert(x)
+
+    def convert(x: Any) -> Any:
         if not isinstance(x, dict):
             return x
         kwargs = x if x.keys() <= names else {k: v for k, v in x.items() if k in names}

@@ -331,6 +331,11 @@ _FAST_ELEMENT_TYPES: dict[int, tuple[type, str]] = {
 }
 
 
+def _all_of_type(values: Any, py_type: type) -> bool:
+    """Every value is exactly of ``py_type`` (one C-speed pass)."""
+    return set(map(type, values)) <= {py_type}
+
+
 def _fast_kind(elem_lt: Any) -> tuple[type, str] | None:
     if elem_lt.WhichOneof("type") != "simple":
         return None
@@ -343,12 +348,15 @@ def _list_writer(lt: Any, hint: Any, strict: bool) -> Writer:
     elem_write = _writer(elem_lt, elem_hint if is_list else None, strict)
     fast = _fast_kind(elem_lt)
 
-    def write_generic(v: Any, lits: Any, env: _Env) -> None:
-        for i, x in enumerate(v):
+    def write_generic(v: Any, lits: Any, env: _Env, start: int = 0) -> None:
+        for i, x in enumerate(v, start):
             try:
                 elem_write(x, lits.add(), env)
             except Mismatch as m:
                 raise m.at(f"[{i}]") from None
+
+    if fast is None and is_list and _is_struct(elem_lt) and is_dataclass_type(unwrap(elem_hint)):
+        return _dataclass_list_writer(lt, unwrap(elem_hint), write_generic)
 
     if fast is None:
 
@@ -393,7 +401,7 @@ def _list_writer(lt: Any, hint: Any, strict: bool) -> Writer:
         coll = out.collection
         coll.SetInParent()
         lits = coll.literals
-        if all(type(x) is py_type for x in v):
+        if _all_of_type(v, py_type):
             try:
                 fill(v, lits)
                 return
@@ -402,6 +410,42 @@ def _list_writer(lt: Any, hint: Any, strict: bool) -> Writer:
         write_generic(v, lits, env)
 
     return write_fast_list
+
+
+def _is_struct(lt: Any) -> bool:
+    return bool(lt.WhichOneof("type") == "simple" and lt.simple == types_pb2.STRUCT)
+
+
+def _dataclass_list_writer(lt: Any, cls: type, write_generic: Callable[[Any, Any, _Env, int], None]) -> Writer:
+    """``list[SomeDataclass]``: the element type is dispatched once for the list; each element of exactly that
+    class goes straight to its compiled field encoder and msgpack. Anything else (a subclass, a dict, a
+    ``Literal`` ...) and any element that does not encode takes the element writer, which also names the failure.
+    """
+    encoder = plain_encoder(cls)
+    assert encoder is not None  # a dataclass always has one
+    packb = msgpack.packb
+
+    def write_dataclass_list(v: Any, out: Any, env: _Env) -> None:
+        if not isinstance(v, (list, tuple)):
+            raise Mismatch(lt, v)
+        coll = out.collection
+        coll.SetInParent()
+        lits = coll.literals
+        up = env.upload_callback(lt, v)
+        for i, x in enumerate(v):
+            if type(x) is cls:
+                try:
+                    data = packb(encoder(x, up))
+                except (Mismatch, TypeError, ValueError, OverflowError):
+                    pass
+                else:
+                    binary = lits.add().scalar.binary
+                    binary.value = data
+                    binary.tag = MSGPACK_TAG
+                    continue
+            write_generic(v[i : i + 1], lits, env, i)
+
+    return write_dataclass_list
 
 
 def _map_writer(lt: Any, hint: Any, strict: bool) -> Writer:
@@ -426,7 +470,7 @@ def _map_writer(lt: Any, hint: Any, strict: bool) -> Writer:
         m = out.map
         m.SetInParent()
         lits = m.literals
-        if py_type is not None and all(type(x) is py_type for x in v.values()):
+        if py_type is not None and _all_of_type(v.values(), py_type):
             try:
                 if field == "float_value":
                     for k, x in v.items():

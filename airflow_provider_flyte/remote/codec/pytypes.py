@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any
@@ -66,7 +67,13 @@ def is_flyte_value_class(tp: type) -> bool:
 
 def is_dataclass_type(tp: Any) -> bool:
     """A user dataclass type (flytekit's file/directory/dataset dataclasses excluded)."""
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp) and not is_flyte_value_class(tp)
+    return isinstance(tp, type) and _is_user_dataclass(tp)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_user_dataclass(tp: type) -> bool:
+    """Cached per class: the codec asks for every element of a list."""
+    return dataclasses.is_dataclass(tp) and not is_flyte_value_class(tp)
 
 
 def is_dataclass_value(v: Any) -> bool:

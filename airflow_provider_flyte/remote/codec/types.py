@@ -100,7 +100,8 @@ def literal_type_for_python_type(tp: Any) -> Any:
     else -> a ``PythonPickle`` blob.
     """
     out = LiteralType()
-    out.CopyFrom(_cached(tp) if _hashable(tp) else _build(tp))
+    # keyed with the repr too: ``int | str == str | int``, but flytekit's variants keep the written order
+    out.CopyFrom(_cached(tp, repr(tp)) if _hashable(tp) else _build(tp))
     return out
 
 
@@ -113,7 +114,7 @@ def _hashable(tp: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached(tp: Any) -> Any:
+def _cached(tp: Any, _order: str) -> Any:
     return _build(tp)
 
 

@@ -195,6 +195,12 @@ def get_execution(exec_id: Any) -> Op[Any]:
     return proto
 
 
+#: names selected per ListExecutions page: flyteadmin accepts any ``limit`` > 0 and turns ``value_in`` into one SQL
+#: bind parameter per name (PostgreSQL allows 65,535); 2,000 executions are a few MB, well under the client's
+#: 32 MiB message limit
+MAX_NAMES_PER_PAGE = 2000
+
+
 def list_executions(
     project: str,
     domain: str,
@@ -214,7 +220,9 @@ def list_executions(
     expression = join_filters(value_in("execution.name", list(names)) if names else None, filters)
     page = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
     if names:
-        page = max(page, min(len(names), 1000))
+        # each name matches at most one execution: a page one longer than the names holds them all, and since it
+        # is never full flyteadmin returns no continuation token (a full page would cost one more, empty, call)
+        page = max(page, min(len(names), MAX_NAMES_PER_PAGE) + 1)
 
     def make_call(token: str) -> Call:
         request = common_pb2.ResourceListRequest(

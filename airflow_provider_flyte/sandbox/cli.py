@@ -17,6 +17,7 @@ from airflow_provider_flyte.sandbox.config import (
     DEFAULT_DOMAINS,
     DEFAULT_PORT,
     DEFAULT_PROJECT,
+    TASK_WORKERS,
     AuthSettings,
     FaultSettings,
     SandboxConfig,
@@ -127,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--ready-file", type=Path, help="write a JSON description (ports, URLs) here once serving")
     p.add_argument("--log-level", default="INFO", help="logging level (default: %(default)s)")
+    p.add_argument(
+        "--task-workers",
+        choices=TASK_WORKERS,
+        default="warm",
+        help="flytekit tasks: 'warm' forks each attempt from a process that imported flytekit once (Linux), "
+        "'cold' starts a new pyflyte-execute process per attempt (default: %(default)s)",
+    )
     return p
 
 
@@ -163,6 +171,7 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
         max_task_processes=args.max_task_processes,
         tls_cert_file=args.tls_cert.expanduser().resolve() if args.tls_cert else None,
         tls_key_file=args.tls_key.expanduser().resolve() if args.tls_key else None,
+        task_workers=args.task_workers,
     )
 
 
@@ -212,6 +221,7 @@ def config_to_argv(config: SandboxConfig) -> list[str]:
         argv += ["--fault-seed", str(faults.seed)]
     for method in sorted(faults.exempt_methods):
         argv += ["--fault-exempt", method]
+    argv += ["--task-workers", config.task_workers]
     return argv
 
 

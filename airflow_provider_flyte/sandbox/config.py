@@ -8,6 +8,8 @@ from pathlib import Path
 DEFAULT_PORT = 30080
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAINS = ("development", "staging", "production")
+#: values of ``SandboxConfig.task_workers``
+TASK_WORKERS = ("warm", "cold")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class SandboxConfig:
     #: TLS: PEM server certificate chain and key; when set, gRPC and HTTP are served over TLS
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    #: how flytekit tasks start: "warm" (forked from a process that imported flytekit once; Linux) or "cold"
+    #: (a new ``pyflyte-execute`` process per attempt, as in a pod)
+    task_workers: str = "warm"
 
     def __post_init__(self) -> None:
         # accept plain strings for the paths (``run_sandbox(data_dir="/tmp/x")``)
@@ -62,6 +67,8 @@ class SandboxConfig:
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))
+        if self.task_workers not in TASK_WORKERS:
+            raise ValueError(f"task_workers must be one of {', '.join(TASK_WORKERS)}, not {self.task_workers!r}")
 
     @property
     def db_path(self) -> Path:

@@ -128,3 +128,4 @@ class Engine:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
         self.catalog.close()
+        await self.runners.close()

@@ -222,7 +222,8 @@ class _Child:
                 names = {n.partition(".")[0] for n in os.listdir(entry)}
                 if names & self.preloaded:
                     return False
-        sys.path[:] = [os.path.dirname(os.path.realpath(script)), *_pythonpath(os.environ), *self.base_path]
+        path = [os.path.dirname(os.path.realpath(script)), *_pythonpath(os.environ), *self.base_path]
+        sys.path[:] = list(dict.fromkeys(os.path.abspath(p) for p in path))  # as site.removeduppaths()
         return True
 
     def _fast_execute(self) -> int:

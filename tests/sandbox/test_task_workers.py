@@ -258,3 +258,40 @@ def test_task_workers_option(tmp_path: Path) -> None:
         build_parser().parse_args(["--task-workers", "lukewarm"])
     with pytest.raises(ValueError, match="task_workers must be one of warm, cold"):
         SandboxConfig(data_dir=tmp_path, task_workers="hot")
+
+
+def test_kill_9_of_the_sandbox_also_ends_warm_task_processes(tmp_path: Path) -> None:
+    import grpc
+    from flyteidl.admin import execution_pb2, task_pb2
+    from flyteidl.service import admin_pb2_grpc
+
+    from airflow_provider_flyte.sandbox.testing import SandboxProcess
+    from tests.sandbox.flyte_code import workers
+    from tests.sandbox.test_engine_support import lmap
+
+    template = serialize(workers.waits)
+    pid_file = tmp_path / "pid"
+    config = SandboxConfig(data_dir=tmp_path / "data", port=0, task_pythonpath=(str(REPO),), task_workers="warm")
+    process = SandboxProcess(config).start()
+    try:
+        with grpc.insecure_channel(process.endpoint) as channel:
+            stub = admin_pb2_grpc.AdminServiceStub(channel)
+            stub.CreateTask(task_pb2.TaskCreateRequest(id=template.id, spec=task_pb2.TaskSpec(template=template)))
+            request = execution_pb2.ExecutionCreateRequest(
+                project="flytesnacks", domain="development", name="waiting", inputs=lmap(pid_file=str(pid_file))
+            )
+            request.spec.launch_plan.CopyFrom(template.id)
+            stub.CreateExecution(request, timeout=30)
+            deadline = time.monotonic() + 60
+            while not (pid_file.exists() and pid_file.read_text()):
+                assert time.monotonic() < deadline, "the task never started"
+                time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        worker = int(Path(f"/proc/{pid}/status").read_text().split("PPid:")[1].split()[0])
+        assert worker != process.pid and _alive(worker)  # forked by the warm worker
+    finally:
+        process.kill()
+    deadline = time.monotonic() + 10
+    while _alive(pid) or _alive(worker):
+        assert time.monotonic() < deadline, "the warm worker or its task outlived the killed sandbox"
+        time.sleep(0.05)

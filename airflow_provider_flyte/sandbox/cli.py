@@ -17,6 +17,7 @@ from airflow_provider_flyte.sandbox.config import (
     DEFAULT_DOMAINS,
     DEFAULT_PORT,
     DEFAULT_PROJECT,
+    TASK_WORKERS,
     AuthSettings,
     FaultSettings,
     SandboxConfig,
@@ -167,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="module prefix whose callables in-process tasks may run, besides the builtins and the modules on "
         "--pythonpath (repeatable)",
     )
+    p.add_argument(
+        "--task-workers",
+        choices=TASK_WORKERS,
+        default="warm",
+        help="flytekit tasks: 'warm' forks each attempt from a process that imported flytekit once (Linux), "
+        "'cold' starts a new pyflyte-execute process per attempt (default: %(default)s)",
+    )
     return p
 
 
@@ -222,6 +230,7 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
         http_max_connections=args.http_max_connections,
         insecure_public=args.insecure_public,
         inprocess_modules=tuple(args.inprocess_modules),
+        task_workers=args.task_workers,
     )
 
 
@@ -283,6 +292,7 @@ def config_to_argv(config: SandboxConfig) -> list[str]:
         argv.append("--insecure-public")
     for prefix in config.inprocess_modules:
         argv += ["--inprocess-module", prefix]
+    argv += ["--task-workers", config.task_workers]
     return argv
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 DEFAULT_PORT = 30080
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAINS = ("development", "staging", "production")
+#: values of ``SandboxConfig.task_workers``
+TASK_WORKERS = ("warm", "cold")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class SandboxConfig:
     #: module prefixes whose callables in-process tasks may run, besides the builtins
     #: (``airflow_provider_flyte.sandbox.inprocess``) and the modules found in ``task_pythonpath`` directories
     inprocess_modules: tuple[str, ...] = ()
+    #: how flytekit tasks start: "warm" (forked from a process that imported flytekit once; Linux) or "cold"
+    #: (a new ``pyflyte-execute`` process per attempt, as in a pod)
+    task_workers: str = "warm"
 
     def __post_init__(self) -> None:
         # accept plain strings for the paths (``run_sandbox(data_dir="/tmp/x")``)
@@ -78,6 +83,8 @@ class SandboxConfig:
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))
+        if self.task_workers not in TASK_WORKERS:
+            raise ValueError(f"task_workers must be one of {', '.join(TASK_WORKERS)}, not {self.task_workers!r}")
 
     @property
     def db_path(self) -> Path:

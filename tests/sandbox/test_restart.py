@@ -251,7 +251,8 @@ def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
     from tests.sandbox.test_engine_support import lmap
 
     template = serialize(code.sleepy)
-    config = SandboxConfig(data_dir=tmp_path / "data", port=0, task_pythonpath=(str(REPO),))
+    # cold task processes are children of the sandbox (warm ones: tests/sandbox/test_task_workers.py)
+    config = SandboxConfig(data_dir=tmp_path / "data", port=0, task_pythonpath=(str(REPO),), task_workers="cold")
     process = SandboxProcess(config).start()
     try:
         with grpc.insecure_channel(process.endpoint) as channel:

@@ -136,3 +136,4 @@ class Engine:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
         self.catalog.close()
+        await self.runners.close()

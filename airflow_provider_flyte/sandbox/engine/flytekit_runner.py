@@ -8,6 +8,13 @@ and ``{{.prevCheckpointPrefix}}`` with ``flytesandbox://`` URIs in the blob stor
 ``config.task_pythonpath``. The sandbox never imports flytekit: it reads ``outputs.pb`` / ``error.pb`` /
 ``futures.pb`` written by the entrypoint. At most ``config.max_task_processes`` subprocesses run at once. On
 Linux a task process is killed when the sandbox process dies, however it dies.
+
+Each attempt gets its own working directory under ``<data dir>/work``, removed afterwards: it is the process's
+working directory, ``HOME`` and ``TMPDIR`` (flytekit's scratch directories) are below it, and a
+``pyflyte-fast-execute --dest-dir`` is rewritten to it, so fast-registered code is unpacked there and nothing is
+written outside the data dir. With ``config.task_workers == "warm"`` (the default, Linux) the process is forked from
+a warm worker that imported flytekit once (:mod:`~airflow_provider_flyte.sandbox.engine.warm_workers`) instead of
+started cold.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
@@ -34,12 +42,23 @@ from airflow_provider_flyte.sandbox.engine.runners import (
     TaskResult,
     execution_error,
 )
+from airflow_provider_flyte.sandbox.engine.warm_workers import (
+    WarmWorkerLost,
+    WarmWorkers,
+    WarmWorkerUnavailable,
+    import_time_env_matches,
+    same_python,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_flyte.sandbox.blobstore import BlobStore
     from airflow_provider_flyte.sandbox.config import SandboxConfig
 
 _LOG_TAIL = 4000
+#: below the data dir: the attempts' working directories
+WORK_DIR = "work"
+#: in an attempt's working directory: its HOME and TMPDIR
+_HOME, _TMP = ".home", ".tmp"
 
 
 def _bin_dir() -> Path:
@@ -58,14 +77,25 @@ class FlytekitRunner:
         self._config = config
         self._blobs = blobs
         self._slots: asyncio.Semaphore | None = None
+        self._work = config.data_dir / WORK_DIR
+        self._warm: WarmWorkers | None = None
+        if config.task_workers == "warm" and sys.platform.startswith("linux"):
+            home = self._work / ".warm-worker"
+            self._warm = WarmWorkers(home, scratch_environment(dict(os.environ), home, base_env=True))
+
+    async def close(self) -> None:
+        """Stop the warm worker, if one was started."""
+        if self._warm is not None:
+            await self._warm.close()
 
     def _semaphore(self) -> asyncio.Semaphore:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, self._config.max_task_processes))
         return self._slots
 
-    def command(self, request: TaskRequest) -> list[str]:
-        """The task's command line with templates replaced and console scripts resolved."""
+    def command(self, request: TaskRequest, workdir: Path | None = None) -> list[str]:
+        """The task's command line with templates replaced and console scripts resolved; a
+        ``pyflyte-fast-execute --dest-dir`` is rewritten to ``workdir``, the attempt's working directory."""
         container = request.template.container
         replacements = {
             "{{.input}}": request.input_uri,
@@ -90,11 +120,13 @@ class FlytekitRunner:
                 argv[0] = sys.executable
             elif (bin_dir / argv[0]).exists():
                 argv[0] = str(bin_dir / argv[0])
+        if workdir is not None and argv and os.path.basename(argv[0]) == "pyflyte-fast-execute":
+            argv = _rewrite_dest_dir(argv, str(workdir))
         return argv
 
-    def environment(self, request: TaskRequest) -> dict[str, str]:
-        """The subprocess environment, as a Flyte pod's."""
-        env = dict(os.environ)
+    def environment(self, request: TaskRequest, workdir: Path | None = None) -> dict[str, str]:
+        """The subprocess environment, as a Flyte pod's; its scratch (HOME, TMPDIR) below ``workdir``."""
+        env = dict(os.environ) if workdir is None else scratch_environment(os.environ, workdir)
         eid = request.execution_id
         tid = request.template.id
         spec = request.job.spec
@@ -133,6 +165,16 @@ class FlytekitRunner:
         env.update(blobfs.task_environment(self._config.data_dir, env))
         return env
 
+    def _attempt_dir(self, request: TaskRequest) -> Path:
+        self._work.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in request.node_unique_id)[:80]
+        workdir = Path(
+            tempfile.mkdtemp(prefix=f"{request.execution_id.name}-{name}-{request.attempt}-", dir=self._work)
+        )
+        for sub in (_HOME, _TMP):
+            (workdir / sub).mkdir()
+        return workdir
+
     async def run(self, request: TaskRequest, on_running: OnRunning) -> TaskResult:
         if not flytekit_available():
             return TaskResult.failure(
@@ -144,8 +186,7 @@ class FlytekitRunner:
         argv = self.command(request)
         if not argv:
             return TaskResult.failure(USER, "EmptyCommand", "the task's container has no command or args")
-        env = self.environment(request)
-        if shutil.which(argv[0], path=env.get("PATH")) is None:
+        if shutil.which(argv[0], path=self.environment(request).get("PATH")) is None:
             return TaskResult.failure(
                 USER, "CommandNotFound", f"cannot start the task command {argv[0]!r}: no such executable on PATH"
             )
@@ -156,36 +197,64 @@ class FlytekitRunner:
             uri=log_path.as_uri(), name="Sandbox task log", message_format=execution_pb2.TaskLog.UNKNOWN
         )
         async with self._semaphore():
-            workdir = tempfile.mkdtemp(prefix="flyte-task-")
+            workdir = self._attempt_dir(request)
             try:
+                argv = self.command(request, workdir)
+                env = self.environment(request, workdir)
                 with open(log_path, "wb") as log_file:
-                    try:
-                        proc = await asyncio.create_subprocess_exec(
-                            *dying_with_the_sandbox(argv),
-                            stdin=asyncio.subprocess.DEVNULL,
-                            stdout=log_file,
-                            stderr=asyncio.subprocess.STDOUT,
-                            env=env,
-                            cwd=workdir,
-                            start_new_session=True,
-                        )
-                    except OSError as exc:
-                        return TaskResult.failure(
-                            USER, "CommandNotFound", f"cannot start the task command {argv[0]!r}: {exc}"
-                        )
-                    await on_running([log])
-                    try:
-                        returncode = await proc.wait()
-                    except asyncio.CancelledError:
-                        _kill(proc)
-                        with contextlib.suppress(Exception):
-                            await asyncio.shield(proc.wait())
-                        raise
+                    if self._warm is not None and self._runs_warm(argv, env):
+                        try:
+                            returncode = await self._warm.run(
+                                argv, env, workdir, log_path, lambda: on_running([log])
+                            )
+                        except WarmWorkerUnavailable:
+                            returncode = await self._run_cold(argv, env, workdir, log_file, on_running, log)
+                        except WarmWorkerLost as exc:
+                            return TaskResult.failure(SYSTEM, "TaskWorkerLost", str(exc), recoverable=True)
+                    else:
+                        returncode = await self._run_cold(argv, env, workdir, log_file, on_running, log)
+            except _StartFailed as exc:
+                return TaskResult.failure(USER, "CommandNotFound", str(exc))
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
         result = self._read_result(request, prefix_path, returncode, log_path)
         result.logs = [log]
         return result
+
+    def _runs_warm(self, argv: list[str], env: dict[str, str]) -> bool:
+        assert self._warm is not None
+        return same_python(argv[0], _bin_dir()) and import_time_env_matches(env, self._warm.env)
+
+    async def _run_cold(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        log_file: BinaryIO,
+        on_running: OnRunning,
+        log: execution_pb2.TaskLog,
+    ) -> int:
+        """Run the attempt as a new process; returns its exit code."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *dying_with_the_sandbox(argv),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=workdir,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise _StartFailed(f"cannot start the task command {argv[0]!r}: {exc}") from exc
+        await on_running([log])
+        try:
+            return await proc.wait()
+        except asyncio.CancelledError:
+            _kill(proc)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(proc.wait())
+            raise
 
     def _read_result(self, request: TaskRequest, prefix: Path, returncode: int, log_path: Path) -> TaskResult:
         error_files = sorted(prefix.glob("error*.pb"))
@@ -218,6 +287,38 @@ class FlytekitRunner:
                 SYSTEM, "OutputsNotFound", f"the task exited without writing {blobfs.uri_for(outputs_file)}"
             )
         return TaskResult(outputs=outputs)
+
+
+class _StartFailed(Exception):
+    """The task command could not be started."""
+
+
+def scratch_environment(base: Mapping[str, str], workdir: Path, base_env: bool = False) -> dict[str, str]:
+    """``base`` with a process's scratch below ``workdir``: ``HOME``, ``TMPDIR`` (flytekit's local sandbox and
+    temporary directories), no bytecode written next to the user's sources. ``base_env``: the warm worker's own
+    environment, with ``FLYTE_INTERNAL_EXECUTION_ID`` set as in every task (flytekit picks its log handler on it
+    at import)."""
+    env = dict(base)
+    env["HOME"] = str(workdir / _HOME)
+    env["TMPDIR"] = str(workdir / _TMP)
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    if base_env:
+        env["FLYTE_INTERNAL_EXECUTION_ID"] = "warm-worker"
+    return env
+
+
+def _rewrite_dest_dir(argv: list[str], dest: str) -> list[str]:
+    """``pyflyte-fast-execute``'s ``--dest-dir`` (before ``--``) set to ``dest``, as propeller renders it into the
+    pod's working directory."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--dest-dir" and i + 1 < len(out):
+            out[i + 1] = dest
+        elif arg.startswith("--dest-dir="):
+            out[i] = f"--dest-dir={dest}"
+    return out
 
 
 # On Linux, the task command is started through this launcher: it asks the kernel to SIGKILL the process when

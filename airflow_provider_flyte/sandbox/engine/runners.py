@@ -103,6 +103,10 @@ class RunnerRegistry:
         self.inprocess = InProcessRunner(blobs, allowed)
         self.flytekit = FlytekitRunner(config, blobs)
 
+    async def close(self) -> None:
+        """Release what runners hold (the warm flytekit task worker)."""
+        await self.flytekit.close()
+
     def for_template(self, template: tasks_pb2.TaskTemplate) -> TaskRunner:
         if template.type == INPROCESS_TASK_TYPE:
             return self.inprocess

@@ -140,7 +140,10 @@ async def test_warm_and_cold_task_processes_behave_the_same(tmp_path: Path) -> N
     assert report["gettempdir"].startswith("<work>/") and report["working_directory"].startswith("<work>/")
     assert report["env"]["FLYTE_INTERNAL_EXECUTION_ID"] == "report" and report["argv0"] == "pyflyte-execute"
     assert report["session_leader"] and report["stdin"] == "/dev/null" and report["stdout_is_log"]
-    assert report["sandbox_modules"] == [] and "tests.sandbox.flyte_code.workers" in report["user_modules"]
+    # only the blob store's fsspec filesystem (loaded by fsspec for flytesandbox:// URIs), nothing of the sandbox
+    blob_filesystem = ["airflow_provider_flyte", "airflow_provider_flyte.sandbox", "airflow_provider_flyte.sandbox.blobfs"]
+    assert report["sandbox_modules"] == blob_filesystem
+    assert "tests.sandbox.flyte_code.workers" in report["user_modules"]
     assert report["path"][1] == str(REPO)
     assert cold["debug_report"]["outputs"]["o"]["flytekit_log_level"] == 10
     assert cold["custom_env"]["outputs"]["o"]["env"]["MY_ENV"] == "from the container"

@@ -7,7 +7,10 @@ with flytekit's own ``FlyteRemote``, as a user would against a Flyte cluster.
   ``workflows/`` and returns the completed process (``check=False`` to inspect a failure);
 * ``registered`` (session): ``pyflyte register`` of the project's two packages once per session (fast
   registration, the default), launch plans activated; its value is the registered version;
-* ``remote`` (session): flytekit's ``FlyteRemote`` on the sandbox (project flytesnacks, domain development).
+* ``remote`` (session): flytekit's ``FlyteRemote`` on the sandbox (project flytesnacks, domain development);
+* ``outside_before`` (session, taken first): what the places a task process would write to by default hold
+  (``HOME``, which is ``pyflyte-fast-execute``'s default ``--dest-dir`` ``/root`` here, the project root, the
+  repository), for ``test_zz_outside_data_dir.py``, which runs last and compares.
 """
 
 from __future__ import annotations
@@ -31,6 +34,19 @@ pytest.importorskip("flytekit")
 PROJECT_ROOT = Path(__file__).resolve().parent / "workflows"
 
 Pyflyte = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+#: places outside the data dir that a task process would write to by default
+WATCHED = (Path.home(), Path("/root"), PROJECT_ROOT, PROJECT_ROOT.parents[3])
+
+
+def listing() -> dict[str, list[str]]:
+    return {str(d): sorted(p.name for p in d.iterdir()) for d in WATCHED if d.is_dir()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def outside_before() -> dict[str, list[str]]:
+    return listing()
 
 
 @pytest.fixture(scope="session")

@@ -190,7 +190,12 @@ class PlatformConfig:
 
     @classmethod
     def for_sandbox(cls, endpoint: str = SANDBOX_ENDPOINT, **kwargs: Any) -> PlatformConfig:
-        """Config for a local sandbox: plaintext, no auth."""
+        """Config for a local sandbox: plaintext, no auth; the console is the embedded sandbox's, on its HTTP
+        endpoint at the gRPC port + 1 (``flyte-sandbox --port P`` serves HTTP on ``P + 1`` when that is free)."""
+        if "console_endpoint" not in kwargs:
+            host, _, port = endpoint.rpartition(":")
+            if host and port.isdigit():
+                kwargs["console_endpoint"] = f"http://{host}:{int(port) + 1}"
         return cls(endpoint=endpoint, insecure=True, **kwargs)
 
     @classmethod

@@ -331,10 +331,10 @@ class Sandbox:
                 ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
                 ssl_context.load_cert_chain(str(config.tls_cert_file), str(config.tls_key_file))
             signer = UrlSigner(secrets.token_bytes(32), blobs)
-            remembered = _remembered_http_port(config) if config.http_port == 0 else None
+            preferred = _preferred_http_port(config)
             self._http = http = SandboxHttpServer(
                 host=config.host,
-                port=remembered or config.http_port,
+                port=preferred or config.http_port,
                 blobs=blobs,
                 signer=signer,
                 tokens=self.tokens,
@@ -345,9 +345,9 @@ class Sandbox:
             try:
                 http.start()
             except OSError:
-                if remembered is None:
+                if preferred is None:
                     raise
-                log.warning("HTTP port %d of the last run is taken; picking a free one", remembered)
+                log.warning("HTTP port %d is taken; picking a free one", preferred)
                 http.requested_port = 0
                 http.start()
             _remember_http_port(config, http.port)
@@ -413,6 +413,17 @@ class Sandbox:
 #: file in the data directory holding the HTTP port of the last run (reused when ``http_port`` is 0, so that the
 #: token endpoint clients cached stays valid across restarts)
 HTTP_PORT_FILE = "http-port"
+
+
+def _preferred_http_port(config: SandboxConfig) -> int | None:
+    """The HTTP port to try first when ``http_port`` is 0: the gRPC port + 1 when that is given (so console links
+    and the token endpoint are known from the endpoint alone: ``Config.for_sandbox`` relies on it), else the last
+    run's port (the token endpoint clients cached stays valid across restarts)."""
+    if config.http_port != 0:
+        return None
+    if config.port != 0 and config.port < 65535:
+        return config.port + 1
+    return _remembered_http_port(config)
 
 
 def _remembered_http_port(config: SandboxConfig) -> int | None:

@@ -21,7 +21,7 @@ fi
 
 # install a copy, so pip's in-tree build leaves the repository alone
 mkdir -p "$WORK/src"
-(cd "$REPO" && tar --exclude=./.venv --exclude=./.git --exclude='*.egg-info' --exclude=./build -cf - .) \
+(cd "$REPO" && tar --exclude=./.venv --exclude=./.venv-af2 --exclude=./test-artifacts --exclude=./.git --exclude='*.egg-info' --exclude=./build -cf - .) \
   | tar -xf - -C "$WORK/src"
 "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WORK/src"
 # runtime dependencies of the provider that Airflow 2.11 does not already pull in

@@ -16,6 +16,8 @@ DISTRIBUTION = {"yaml": "pyyaml", "google": "protobuf", "airflow": "apache-airfl
 #: imported only where Airflow is running, from Airflow's own dependencies: the Airflow 2 connection form widgets
 #: (hooks/flyte.py), asgiref (triggers/flyte.py) and cryptography (sandbox/testing.py's test certificates)
 FROM_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms", "asgiref", "cryptography"}
+#: imported only inside flytekit task processes (the sandbox's warm worker), from flytekit's own dependencies
+FROM_FLYTEKIT = {"click"}
 
 
 def _declared() -> set[str]:
@@ -34,7 +36,7 @@ def _imported() -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
     return {
-        n for n in names if n not in sys.stdlib_module_names | FROM_AIRFLOW and n != "airflow_provider_flyte"
+        n for n in names if n not in sys.stdlib_module_names | FROM_AIRFLOW | FROM_FLYTEKIT and n != "airflow_provider_flyte"
     }
 
 

@@ -81,6 +81,7 @@ class AsyncFlyteRemote(RemoteBase):
     list_latest = _awaitable(RemoteBase._op_list_latest)
     list_executions = _awaitable(RemoteBase._op_list_executions)
     list_execution_protos = _awaitable(RemoteBase._op_list_execution_protos)
+    list_execution_rows = _awaitable(RemoteBase._op_list_execution_rows)
     recent_executions = _awaitable(RemoteBase._op_recent_executions)
     list_signals = _awaitable(RemoteBase._op_list_signals)
     approve = _awaitable(RemoteBase._op_approve)

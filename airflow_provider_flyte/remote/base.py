@@ -924,6 +924,15 @@ class RemoteBase:
         protos: list[Any] = yield from exec_ops.list_executions(p, d, names=names, filters=filters, limit=limit)
         return protos
 
+    def _op_list_execution_rows(
+        self, project: str | None = None, domain: str | None = None, names: Sequence[str] = ()
+    ) -> Op[list[bytes]]:
+        """The executions ``names`` (those that exist), each left serialized (``admin.Execution.FromString`` reads
+        one): for pollers, which parse only the rows that changed since their last round."""
+        p, d = self._pd(project, domain)
+        rows: list[bytes] = yield from exec_ops.list_execution_rows(p, d, names)
+        return rows
+
     def _op_recent_executions(
         self, project: str | None = None, domain: str | None = None, limit: int = 100, filters: Any = None
     ) -> Op[list[FlyteWorkflowExecution]]:

@@ -71,6 +71,7 @@ class FlyteRemote(RemoteBase):
     list_latest = _blocking(RemoteBase._op_list_latest)
     list_executions = _blocking(RemoteBase._op_list_executions)
     list_execution_protos = _blocking(RemoteBase._op_list_execution_protos)
+    list_execution_rows = _blocking(RemoteBase._op_list_execution_rows)
     recent_executions = _blocking(RemoteBase._op_recent_executions)
     list_signals = _blocking(RemoteBase._op_list_signals)
     approve = _blocking(RemoteBase._op_approve)

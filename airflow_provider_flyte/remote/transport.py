@@ -111,6 +111,18 @@ def _stub(channel: Any, service: str) -> Any:
     return getattr(importlib.import_module(module_name), cls_name)(channel)
 
 
+def _bind(channel: Any, call: Call) -> Any:
+    """The channel's callable for ``call``'s method: the generated stub's, or one with ``call.decode`` as the
+    response deserializer (every service in :data:`STUBS` is in the ``flyteidl.service`` package)."""
+    if call.decode is None:
+        return getattr(_stub(channel, call.service), call.method)
+    return channel.unary_unary(
+        f"/flyteidl.service.{call.service}/{call.method}",
+        request_serializer=type(call.request).SerializeToString,
+        response_deserializer=call.decode,
+    )
+
+
 # --------------------------------------------------------------------------------------------------- stats
 
 
@@ -236,21 +248,21 @@ class SyncTransport:
     def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
         self.policy = _CallPolicy(platform, auth, stats)
         self._channel: grpc.Channel | None = None
-        self._methods: dict[tuple[str, str], Any] = {}
+        self._methods: dict[tuple[str, str, Any], Any] = {}
         self._lock = threading.Lock()
 
     @property
     def stats(self) -> RpcStats:
         return self.policy.stats
 
-    def _method(self, service: str, method: str) -> Any:
-        key = (service, method)
+    def _method(self, call: Call) -> Any:
+        key = (call.service, call.method, call.decode)
         fn = self._methods.get(key)
         if fn is None:
             with self._lock:
                 if self._channel is None:
                     self._channel = create_channel(self.policy.platform)
-                fn = getattr(_stub(self._channel, service), method)
+                fn = _bind(self._channel, call)
                 self._methods[key] = fn
         return fn
 
@@ -276,7 +288,7 @@ class SyncTransport:
         """Run one call with deadline, auth metadata, retries and error mapping; return the response."""
         import grpc
 
-        fn = self._method(call.service, call.method)
+        fn = self._method(call)
         policy = self.policy
         attempts = policy.attempts(call)
         while True:
@@ -310,23 +322,23 @@ class AsyncTransport:
         self.policy = _CallPolicy(platform, auth, stats)
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._methods: dict[tuple[str, str], Any] = {}
+        self._methods: dict[tuple[str, str, Any], Any] = {}
 
     @property
     def stats(self) -> RpcStats:
         return self.policy.stats
 
-    def _method(self, service: str, method: str) -> Any:
+    def _method(self, call: Call) -> Any:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._channel is None:
             # grpc.aio channels belong to one loop; Airflow triggers and tests may use several over time.
             self._channel = create_aio_channel(self.policy.platform)
             self._loop = loop
             self._methods.clear()
-        key = (service, method)
+        key = (call.service, call.method, call.decode)
         fn = self._methods.get(key)
         if fn is None:
-            fn = getattr(_stub(self._channel, service), method)
+            fn = _bind(self._channel, call)
             self._methods[key] = fn
         return fn
 
@@ -356,7 +368,7 @@ class AsyncTransport:
         """Async twin of :meth:`SyncTransport.invoke`."""
         import grpc
 
-        fn = self._method(call.service, call.method)
+        fn = self._method(call)
         policy = self.policy
         attempts = policy.attempts(call)
         while True:

@@ -81,6 +81,8 @@ class ExecutionPoller:
         #: loop time by which a waiter asked for a round sooner than the interval (see ``next_status(soon=)``)
         self._soonest: float | None = None
         self._wake = asyncio.Event()
+        #: the last round's rows (serialized executions) -> (name, a status the row shows unchanged)
+        self._rows: dict[bytes, tuple[str, ExecutionStatus]] = {}
 
     def next_status(
         self,
@@ -193,7 +195,7 @@ class ExecutionPoller:
             try:
                 pages = await asyncio.gather(
                     *(
-                        remote.list_execution_protos(self.project, self.domain, names=names[i : i + size])
+                        remote.list_execution_rows(self.project, self.domain, names[i : i + size])
                         for i in range(0, len(names), size)
                     )
                 )
@@ -211,33 +213,66 @@ class ExecutionPoller:
             self._fail(waiting, exc)
             return
         self._failures = 0
-        for page in pages:
-            for execution in page:
-                name = execution.id.name
-                waiters = waiting.pop(name, None)
-                if waiters is not None:
-                    self._deliver(name, execution.closure, waiters)
+        self._read_rows(pages, waiting)
         for name, waiters in waiting.items():
             missing = ExecutionNotFound(f"execution {self.project}/{self.domain}/{name} does not exist in Flyte")
             for w in waiters:
                 if not w.future.done():
                     w.future.set_exception(missing)
 
-    def _deliver(self, name: str, closure: Any, waiters: list[_Waiter]) -> None:
-        """Resolve the waiters this status is news to; the others wait for the next round."""
+    def _read_rows(self, pages: list[list[bytes]], waiting: dict[str, list[_Waiter]]) -> None:
+        """Deliver the statuses in this round's rows (serialized ``admin.Execution``s) to ``waiting``, popping the
+        names found. A row byte-identical to one of the last round is the same execution, unchanged: a waiter whose
+        ``since`` is the status remembered for it keeps waiting without the row being parsed."""
+        from flyteidl.admin.execution_pb2 import Execution
+
+        known, self._rows = self._rows, {}
+        rows = self._rows
+        for page in pages:
+            for row in page:
+                hit = known.get(row)
+                if hit is not None:
+                    name, status = hit
+                    waiters = waiting.pop(name, None)
+                    if waiters is None:
+                        continue
+                    if len(waiters) == 1 and waiters[0].since is status and not waiters[0].future.done():
+                        rows[row] = hit
+                        self._keep(name, waiters)
+                        continue
+                    execution = Execution.FromString(row)
+                else:
+                    execution = Execution.FromString(row)
+                    name = execution.id.name
+                    waiters = waiting.pop(name, None)
+                    if waiters is None:
+                        continue
+                matching = self._deliver(name, execution.closure, waiters)
+                if matching is not None:
+                    rows[row] = (name, matching)
+
+    def _keep(self, name: str, waiters: list[_Waiter]) -> None:
+        """``waiters`` wait for the next round."""
+        pending = self._waiters.get(name)
+        if pending is None:
+            self._waiters[name] = waiters
+        else:
+            pending.extend(waiters)
+
+    def _deliver(self, name: str, closure: Any, waiters: list[_Waiter]) -> ExecutionStatus | None:
+        """Resolve the waiters this status is news to; the others wait for the next round. Returns a status that
+        ``closure`` shows unchanged (delivered, or a waiter's ``since``), if any: the next round's waiters
+        usually hold it."""
         if len(waiters) == 1:  # the usual case, one trigger per execution: no new list per row and round
             w = waiters[0]
             if w.future.done():
-                return
+                return None
             if w.since is None or not unchanged(w.since, closure):
-                w.future.set_result(status_from_closure(name, closure))
-                return
-            pending = self._waiters.get(name)
-            if pending is None:
-                self._waiters[name] = waiters
-            else:
-                pending.append(w)
-            return
+                news = status_from_closure(name, closure)
+                w.future.set_result(news)
+                return news
+            self._keep(name, waiters)
+            return w.since
         status: ExecutionStatus | None = None
         still: list[_Waiter] = []
         for w in waiters:
@@ -250,7 +285,8 @@ class ExecutionPoller:
                 status = status_from_closure(name, closure)
             w.future.set_result(status)
         if still:
-            self._waiters.setdefault(name, []).extend(still)
+            self._keep(name, still)
+        return status if status is not None else (still[0].since if still else None)
 
     def _requeue(self, waiting: dict[str, list[_Waiter]]) -> None:
         for name, waiters in waiting.items():

@@ -306,3 +306,30 @@ async def test_poller_wakes_a_waiter_with_since_only_on_a_change(remote: Any, ex
     rounds = poller.rounds
     final = await asyncio.wait_for(changed, 10)
     assert final.phase == "SUCCEEDED" and poller.rounds > rounds
+
+
+async def test_poller_reparses_an_unchanged_row_for_a_waiter_with_another_since(
+    remote: Any, examples: dict[str, Any]
+) -> None:
+    """Rows byte-identical to the last round's are not parsed for the waiter holding the status remembered for
+    them; a waiter with any other ``since`` (older, or an equal copy) is still judged on the parsed row."""
+    import dataclasses
+
+    from airflow_provider_flyte.hooks.flyte import FlyteAsyncHook
+    from airflow_provider_flyte.triggers.poller import ExecutionPoller
+
+    name = _start(remote, examples, "examples.slow", {"seconds": 60.0}, _unique("trows"))
+    poller = ExecutionPoller(("flyte_default", P, D), FlyteAsyncHook("flyte_default").get_remote, 0.05)
+    seen = await asyncio.wait_for(poller.next_status(name), 10)
+    while seen.phase != "RUNNING":
+        seen = await asyncio.wait_for(poller.next_status(name, since=seen), 10)
+    older = dataclasses.replace(seen, updated_at=seen.updated_at - 1.0)
+    news = await asyncio.wait_for(poller.next_status(name, since=older), 10)  # the row did not change: still news
+    assert news.phase == "RUNNING" and news.updated_at != older.updated_at
+    waiting = poller.next_status(name, since=dataclasses.replace(news))  # an equal copy: not news
+    rounds = poller.rounds
+    while poller.rounds < rounds + 3:
+        await asyncio.sleep(0.02)
+    assert not waiting.done()
+    remote.terminate(name, "cleanup", project=P, domain=D)
+    assert (await asyncio.wait_for(waiting, 30)).phase in ("ABORTING", "ABORTED")

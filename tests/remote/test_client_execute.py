@@ -263,6 +263,18 @@ def test_list_executions_by_names_in_one_rpc(remote: FlyteRemote, entities: Enti
     assert remote.list_executions(names=[]) == []
 
 
+def test_list_execution_rows_are_the_serialized_executions(remote: FlyteRemote, entities: Entities) -> None:
+    from flyteidl.admin.execution_pb2 import Execution
+
+    names = [remote.execute(entities.lp, inputs={"a": i, "b": 0}).id.name for i in range(3)]
+    rows, rpcs = _count(remote, lambda: remote.list_execution_rows(names=[*names, "no-such-execution"]))
+    assert rpcs == 1 and all(isinstance(row, bytes) for row in rows)
+    parsed = sorted((Execution.FromString(row) for row in rows), key=lambda e: e.id.name)
+    protos = sorted(remote.list_execution_protos(names=names), key=lambda e: e.id.name)
+    assert [e.id.name for e in parsed] == sorted(names) and parsed == protos
+    assert remote.list_execution_rows(names=[]) == []
+
+
 def test_console_urls(remote: FlyteRemote, entities: Entities) -> None:
     execution = remote.execute(entities.lp, inputs={"a": 1, "b": 1})
     assert execution.execution_url.endswith(

@@ -27,13 +27,16 @@ AUTH_METADATA = "AuthMetadataService"
 @dataclass(frozen=True, slots=True)
 class Call:
     """One unary RPC: ``service`` (e.g. ``"AdminService"``), ``method`` (e.g. ``"GetExecution"``), the request
-    message, and whether it may be retried after a transient failure. ``timeout`` overrides the config deadline."""
+    message, and whether it may be retried after a transient failure. ``timeout`` overrides the config deadline;
+    ``decode`` replaces the method's response deserializer (it gets the serialized response: e.g. a projection
+    that leaves the rows of a listing serialized)."""
 
     service: str
     method: str
     request: Any
     idempotent: bool
     timeout: float | None = None
+    decode: Callable[[bytes], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,7 +238,10 @@ class ExecutionPoller:
                         continue
                     if len(waiters) == 1 and waiters[0].since is status and not waiters[0].future.done():
                         rows[row] = hit
-                        self._keep(name, waiters)
+                        if (pending := self._waiters.get(name)) is None:  # _keep, inlined: thousands per round
+                            self._waiters[name] = waiters
+                        else:
+                            pending.extend(waiters)
                         continue
                     execution = Execution.FromString(row)
                 else:

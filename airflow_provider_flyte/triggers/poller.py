@@ -4,9 +4,11 @@ Every trigger waiting on an execution asks the poller for the next status of its
 interval (start to start) the poller sends ``ListExecutions`` with ``value_in(execution.name, a;b;c)`` for all
 names waiting, in batches sized to the number of names (:func:`batch_size`: at most :data:`STATUS_RPCS` calls
 up to ``STATUS_RPCS * MAX_BATCH`` names, sent concurrently), so N triggers cost a handful of RPCs per interval,
-not N. Each row is read from the bare protobuf (phase and ``updated_at``); a trigger that asked for the next
-*change* (``since``) is woken only when its execution changed, so a round over thousands of unchanged executions
-costs little more than parsing the responses. Node listings for progress logs draw on a fixed per-round budget
+not N. The responses are split into serialized rows, not parsed: a row byte-identical to the last round's is the
+same execution, unchanged, so its trigger (holding the status remembered for the row) keeps waiting without the row
+being parsed; other rows are read from the bare protobuf (phase and ``updated_at``). A trigger that asked for the
+next *change* (``since``) is woken only when its execution changed, so a round over thousands of unchanged
+executions costs little more than receiving the responses. Node listings for progress logs draw on a fixed per-round budget
 (:meth:`ExecutionPoller.take_node_budget`), so progress logging does not grow with N either.
 
 Transient failures (UNAVAILABLE after the client's own retries) are retried at the next round; other errors reach

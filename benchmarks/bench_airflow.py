@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.append(str(REPO))  # after PYTHONPATH: another checkout put there is the code measured
+from benchmarks.common import epoch_seconds  # noqa: E402
+
 P, D = "flytesnacks", "development"
 
 IMPORTS = {
@@ -128,8 +131,14 @@ def run_trigger_scale(
         events = await asyncio.wait_for(asyncio.gather(*tasks), 600)
         sampler.cancel()
         return {
-            "per_trigger": per_trigger, "rounds": rounds, "rpcs": rpcs, "cpu": cpu, "thread_cpu": thread_cpu,
-            "steady": steady, "events": events, "max_rpcs_per_interval": max(per_interval, default=0),
+            "per_trigger": per_trigger,
+            "rounds": rounds,
+            "rpcs": rpcs,
+            "cpu": cpu,
+            "thread_cpu": thread_cpu,
+            "steady": steady,
+            "events": events,
+            "max_rpcs_per_interval": max(per_interval, default=0),
         }
 
     result = asyncio.run(main())
@@ -144,7 +153,7 @@ def run_trigger_scale(
     ended: dict[str, float] = {}
     for start in range(0, n, 1000):
         for execution in remote.list_executions(P, D, names=names[start : start + 1000]):
-            ended[execution.id.name] = execution.closure.updated_at.timestamp()
+            ended[execution.id.name] = epoch_seconds(execution.closure.updated_at)
     latencies = [event_at[x] - ended[x] for x in names if x in event_at and x in ended]
     result["latency_p50"], result["latency_p99"] = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
     result["latency_max"] = max(latencies, default=float("nan"))
@@ -181,7 +190,9 @@ def poll_floor_and_flytekit(endpoint: str, names: list[str], samples: int = 100)
     from flytekit.configuration import Config as FlytekitConfig
     from flytekit.remote import FlyteRemote as FlytekitRemote
 
-    fk = FlytekitRemote(FlytekitConfig.for_endpoint(endpoint, insecure=True), default_project=P, default_domain=D)
+    fk = FlytekitRemote(
+        FlytekitConfig.for_endpoint(endpoint, insecure=True), default_project=P, default_domain=D
+    )
     fk.fetch_execution(name=names[0])  # connect
     t0, w0 = time.process_time(), time.perf_counter()
     for name in names[:samples]:
@@ -198,30 +209,46 @@ def poll_floor_and_flytekit(endpoint: str, names: list[str], samples: int = 100)
 def print_trigger_scale(r: dict[str, Any]) -> None:
     n, interval = r["n"] + 5, r["poll_interval"]
     rounds = max(r["rounds"], 1)
-    print(f"{n} execution triggers in one event loop (poll interval {interval:g} s, node progress logging on)")
+    print(
+        f"{n} execution triggers in one event loop (poll interval {interval:g} s, node progress logging on)"
+    )
     print(f"  RPCs per poll interval, all running               {r['rpcs'] / rounds:8.1f}   (target <= 10)")
-    print(f"  RPCs per poll interval, most in any (with ends)   {r['max_rpcs_per_interval']:8d}   (target <= 10)")
+    print(
+        f"  RPCs per poll interval, most in any (with ends)   {r['max_rpcs_per_interval']:8d}   (target <= 10)"
+    )
     print(f"  client CPU per round, process (s)                 {r['cpu'] / rounds:8.4f}   (target <= 0.030)")
     print(f"  client CPU per round, event-loop thread (s)       {r['thread_cpu'] / rounds:8.4f}")
-    print(f"  rounds measured while all were running            {r['rounds']:8d}   {'' if r['steady'] else '(NOT steady)'}")
-    print(f"  execution end -> event p50 / p99 / max (s)        {r['latency_p50']:.2f} / {r['latency_p99']:.2f} / "
-          f"{r['latency_max']:.2f}   (target p99 <= {2 * interval:g}; {r['late']} later than that)")
+    print(
+        f"  rounds measured while all were running            {r['rounds']:8d}   {'' if r['steady'] else '(NOT steady)'}"
+    )
+    print(
+        f"  execution end -> event p50 / p99 / max (s)        {r['latency_p50']:.2f} / {r['latency_p99']:.2f} / "
+        f"{r['latency_max']:.2f}   (target p99 <= {2 * interval:g}; {r['late']} later than that)"
+    )
     if "floor_cpu" in r:
         print(f"  one poll at the floor: ListExecutions alone, CPU  {r['floor_cpu']:8.4f}")
-        print(f"  flytekit FlyteRemote.fetch_execution per trigger: {r['flytekit_rpcs']:8.0f} RPCs, "
-              f"{r['flytekit_cpu']:.3f} s CPU, {r['flytekit_wall']:.2f} s wall per poll")
-    print(f"  memory per trigger (KB)                           {r['per_trigger'] / 1024:8.1f}   (target < 50)")
+        print(
+            f"  flytekit FlyteRemote.fetch_execution per trigger: {r['flytekit_rpcs']:8.0f} RPCs, "
+            f"{r['flytekit_cpu']:.3f} s CPU, {r['flytekit_wall']:.2f} s wall per poll"
+        )
+    print(
+        f"  memory per trigger (KB)                           {r['per_trigger'] / 1024:8.1f}   (target < 50)"
+    )
     print(f"  all {n} events correct                          {r['all_correct']!s:>8}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--triggers", type=int, nargs="+", default=[1000])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--skip-imports", action="store_true", help="only the trigger scale part")
     parser.add_argument("--json", action="store_true", help="print the trigger results as JSON lines")
     parser.add_argument(
-        "--compare", action="store_true", help="also measure one poll at the floor and with flytekit's FlyteRemote"
+        "--compare",
+        action="store_true",
+        help="also measure one poll at the floor and with flytekit's FlyteRemote",
     )
     args = parser.parse_args()
 
@@ -232,7 +259,9 @@ def main() -> None:
             print(f"  {label:<42} {best:7.3f} / {med:7.3f}")
         extra = results["import airflow.sdk + our operators"][0] - results["import airflow.sdk"][0]
         print(f"  operators module on top of airflow.sdk: {extra * 1000:+.0f} ms (target < 50 ms)")
-        print(f"  flytekit FlyteRemote alone: {results['from flytekit.remote import FlyteRemote'][0]:.3f} s\n")
+        print(
+            f"  flytekit FlyteRemote alone: {results['from flytekit.remote import FlyteRemote'][0]:.3f} s\n"
+        )
 
     import logging
 
@@ -249,7 +278,9 @@ def main() -> None:
 
     # the sandbox in its own process, as flyteadmin would be: the client's CPU and latency are its own
     with SandboxProcess(SandboxConfig(data_dir=home / "sandbox", port=0)) as sandbox:
-        os.environ["AIRFLOW_CONN_FLYTE_DEFAULT"] = f"flyte://{sandbox.endpoint}?insecure=true&project={P}&domain={D}"
+        os.environ["AIRFLOW_CONN_FLYTE_DEFAULT"] = (
+            f"flyte://{sandbox.endpoint}?insecure=true&project={P}&domain={D}"
+        )
         with FlyteRemote(Config.for_sandbox(sandbox.endpoint), P, D) as remote:
             examples = register_examples(remote)
             for n in args.triggers:
@@ -260,7 +291,9 @@ def main() -> None:
                     except Exception as exc:  # the poller's own figures are still worth printing
                         print(f"comparison failed: {type(exc).__name__}: {exc}", file=sys.stderr)
                 if not r["rounds"]:
-                    raise SystemExit("the shared poller made no round while measuring: is the machine overloaded?")
+                    raise SystemExit(
+                        "the shared poller made no round while measuring: is the machine overloaded?"
+                    )
                 if args.json:
                     keep = {k: v for k, v in r.items() if k not in ("names", "failing", "payloads")}
                     print(json.dumps(keep), flush=True)

@@ -27,7 +27,7 @@ class AsyncFlyteRemote(RemoteBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._transport = AsyncTransport(self.config.platform, self._auth, self._stats)
+        self._transport = AsyncTransport(self.config.platform, self._auth, self._stats, self._channel_extras)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # help() and inspect show the real parameters (flytekit's, in its order)
@@ -70,7 +70,7 @@ class AsyncFlyteRemote(RemoteBase):
     execute = _awaitable(RemoteBase._op_execute)
     fetch_execution = _awaitable(RemoteBase._op_fetch_execution)
     sync = _awaitable(RemoteBase._op_sync)
-    sync_execution = sync
+    sync_execution = _awaitable(RemoteBase._op_sync_execution)
     wait = _awaitable(RemoteBase._op_wait)
     terminate = _awaitable(RemoteBase._op_terminate)
     list_node_executions = _awaitable(RemoteBase._op_list_node_executions)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -41,9 +42,9 @@ from airflow_provider_flyte.remote.ops import files as file_ops
 from airflow_provider_flyte.remote.ops import server as server_ops
 from airflow_provider_flyte.remote.ops import signals as signal_ops
 from airflow_provider_flyte.remote.ops import waiting
-from airflow_provider_flyte.remote.ops.call import Local, Op
+from airflow_provider_flyte.remote.ops.call import Local, Op, with_rpc_timeout
 from airflow_provider_flyte.remote.ops.entities import LAUNCH_PLAN, TASK, WORKFLOW
-from airflow_provider_flyte.remote.transport import RpcStats
+from airflow_provider_flyte.remote.transport import ChannelExtras, RpcStats, split_channel_kwargs
 from airflow_provider_flyte.remote.uploads import UploadLocation
 
 T = TypeVar("T")
@@ -54,6 +55,8 @@ R = TypeVar("R", bound="RemoteBase")
 EntityRef = Launchable | str | Any
 #: flytekit's default ``data_upload_location``: upload through the DataProxy.
 DEFAULT_UPLOAD_LOCATION = "flyte://my-s3-bucket/"
+#: flytekit's default deadline of each RPC of a ``sync_execution``.
+DEFAULT_SYNC_EXECUTION_RPC_TIMEOUT = timedelta(seconds=60)
 
 
 def _present_as_result(method: Any, builder: Callable[..., Any]) -> None:
@@ -107,9 +110,13 @@ class RemoteBase:
         interactive_mode_enabled: bool | None = None,
         *,
         allow_pickle: bool = False,
+        **kwargs: Any,
     ) -> None:
+        """``kwargs`` are flytekit's: handed to the gRPC channel (``options``, ``compression``, ``credentials``;
+        see :class:`~airflow_provider_flyte.remote.transport.ChannelExtras`)."""
         # ours, or flytekit's Config / PlatformConfig (converted without importing flytekit)
         config = Config.coerce(config)
+        self._channel_extras = ChannelExtras.from_kwargs(kwargs, bool(config.platform.insecure))
         self.config: Config = config
         self.default_project = default_project
         self.default_domain = default_domain
@@ -145,12 +152,14 @@ class RemoteBase:
         default_domain: str | None = None,
         data_upload_location: str = DEFAULT_UPLOAD_LOCATION,
         interactive_mode_enabled: bool | None = None,
-        **platform_kwargs: Any,
+        **kwargs: Any,
     ) -> Any:
         """Client for ``endpoint`` (``host[:port]``), as flytekit's ``for_endpoint`` (same parameters, in the same
-        order); further keyword arguments are :class:`PlatformConfig` fields."""
+        order); further keyword arguments are flytekit's gRPC channel arguments (``options``, ``compression``,
+        ``credentials``) or :class:`PlatformConfig` fields."""
+        channel, platform_kwargs = split_channel_kwargs(kwargs)
         config = Config.for_endpoint(endpoint, insecure, data_config, config_file, **platform_kwargs)
-        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled, **channel)
 
     @classmethod
     def auto(
@@ -160,11 +169,13 @@ class RemoteBase:
         default_domain: str | None = None,
         data_upload_location: str = DEFAULT_UPLOAD_LOCATION,
         interactive_mode_enabled: bool | None = None,
-        **platform_overrides: Any,
+        **kwargs: Any,
     ) -> Any:
-        """Client configured from ``FLYTE_*`` env vars and the flytectl/flytekit config file."""
+        """Client configured from ``FLYTE_*`` env vars and the flytectl/flytekit config file; further keyword
+        arguments as in :meth:`for_endpoint`."""
+        channel, platform_overrides = split_channel_kwargs(kwargs)
         config = Config.auto(config_file, **platform_overrides)
-        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled, **channel)
 
     @classmethod
     def for_sandbox(
@@ -175,12 +186,14 @@ class RemoteBase:
         interactive_mode_enabled: bool | None = None,
         *,
         endpoint: str = SANDBOX_ENDPOINT,
-        **platform_kwargs: Any,
+        **kwargs: Any,
     ) -> Any:
         """Client for a local sandbox (plaintext, no auth), defaulting to flytesnacks/development; the positional
-        parameters are flytekit's, ``endpoint`` (keyword) defaults to ``127.0.0.1:30080``."""
+        parameters are flytekit's, ``endpoint`` (keyword) defaults to ``127.0.0.1:30080``; further keyword
+        arguments as in :meth:`for_endpoint`."""
+        channel, platform_kwargs = split_channel_kwargs(kwargs)
         config = Config.for_sandbox(endpoint, **platform_kwargs)
-        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled)
+        return cls(config, default_project, default_domain, data_upload_location, interactive_mode_enabled, **channel)
 
     # properties and pure helpers -------------------------------------------------------------------------------
     @property
@@ -807,6 +820,24 @@ class RemoteBase:
         """Refresh an execution in place (and its node executions with ``sync_nodes``); returns it."""
         execution._remote = execution._remote or self
         synced = yield from exec_ops.sync_execution(execution, sync_nodes)
+        return synced
+
+    def _op_sync_execution(
+        self,
+        execution: FlyteWorkflowExecution,
+        entity_definition: Any = None,
+        sync_nodes: bool = False,
+        rpc_timeout: float | timedelta | None = DEFAULT_SYNC_EXECUTION_RPC_TIMEOUT,
+    ) -> Op[FlyteWorkflowExecution]:
+        """:meth:`sync` as flytekit's ``sync_execution``: every RPC of the sync has a deadline of at most
+        ``rpc_timeout`` (default 60 s; ``None``: the config's ``rpc_timeout``). ``entity_definition`` is refused,
+        as flytekit does for workflow executions."""
+        if entity_definition is not None:
+            raise ValueError("Entity definition arguments aren't supported when syncing workflow executions")
+        timeout = waiting.seconds(rpc_timeout)
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"rpc_timeout must be a positive number of seconds (or None), got {rpc_timeout!r}")
+        synced = yield from with_rpc_timeout(self._op_sync(execution, sync_nodes=sync_nodes), timeout)
         return synced
 
     def _op_wait(

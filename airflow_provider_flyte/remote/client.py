@@ -24,7 +24,7 @@ class FlyteRemote(RemoteBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._transport = SyncTransport(self.config.platform, self._auth, self._stats)
+        self._transport = SyncTransport(self.config.platform, self._auth, self._stats, self._channel_extras)
 
     # help() and inspect show the real parameters (flytekit's, in its order)
     __init__.__signature__ = inspect.signature(RemoteBase.__init__)  # type: ignore[attr-defined]
@@ -60,7 +60,7 @@ class FlyteRemote(RemoteBase):
     execute = _blocking(RemoteBase._op_execute)
     fetch_execution = _blocking(RemoteBase._op_fetch_execution)
     sync = _blocking(RemoteBase._op_sync)
-    sync_execution = sync
+    sync_execution = _blocking(RemoteBase._op_sync_execution)
     wait = _blocking(RemoteBase._op_wait)
     terminate = _blocking(RemoteBase._op_terminate)
     list_node_executions = _blocking(RemoteBase._op_list_node_executions)

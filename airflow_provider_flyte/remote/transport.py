@@ -86,24 +86,90 @@ def _channel_credentials(platform: PlatformConfig) -> grpc.ChannelCredentials:
     return grpc.ssl_channel_credentials(root_certificates=root_certificates(platform))
 
 
-def create_channel(platform: PlatformConfig) -> grpc.Channel:
+#: the keyword arguments flytekit's ``FlyteRemote(...)`` (and ``for_endpoint``/``auto``/``for_sandbox``) hand to
+#: gRPC's channel constructor
+CHANNEL_KWARGS = ("options", "compression", "credentials")
+
+
+@dataclass(frozen=True)
+class ChannelExtras:
+    """flytekit's ``FlyteRemote(config, ..., **kwargs)``: ``options`` (gRPC channel arguments; they win over ours,
+    where flytekit's own defaults would win over a user's repeated key), ``compression`` (a ``grpc.Compression``)
+    and ``credentials`` (``grpc.ChannelCredentials`` replacing the TLS credentials built from the config)."""
+
+    options: tuple[tuple[str, Any], ...] = ()
+    compression: Any = None
+    credentials: Any = None
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any], insecure: bool) -> ChannelExtras:
+        """Checked extras (``TypeError``/``ValueError`` naming the problem and the fix), before any connection."""
+        unknown = sorted(set(kwargs) - set(CHANNEL_KWARGS))
+        if unknown:
+            raise TypeError(
+                f"FlyteRemote() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}: as in flytekit, "
+                f"extra keyword arguments go to the gRPC channel ({', '.join(CHANNEL_KWARGS)}); connection settings "
+                "are PlatformConfig fields (Config.for_endpoint(endpoint, ..., rpc_timeout=...))"
+            )
+        options = tuple(kwargs.get("options") or ())
+        for option in options:
+            if not (isinstance(option, tuple | list) and len(option) == 2 and isinstance(option[0], str)):
+                raise TypeError(
+                    f"options must be (name, value) pairs such as ('grpc.max_receive_message_length', 64 << 20), "
+                    f"got {option!r}"
+                )
+        compression, credentials = kwargs.get("compression"), kwargs.get("credentials")
+        if compression is not None or credentials is not None:
+            import grpc
+
+            if compression is not None and not isinstance(compression, grpc.Compression):
+                raise TypeError(f"compression must be a grpc.Compression (e.g. grpc.Compression.Gzip), got {compression!r}")
+            if credentials is not None and not isinstance(credentials, grpc.ChannelCredentials):
+                raise TypeError(
+                    f"credentials must be grpc.ChannelCredentials (e.g. grpc.ssl_channel_credentials(...)), "
+                    f"got {credentials!r}"
+                )
+        if credentials is not None and insecure:
+            raise ValueError(
+                "credentials are for TLS channels, and this config is insecure (plaintext): drop credentials or "
+                "connect with insecure=False"
+            )
+        return cls(tuple((str(k), v) for k, v in options), compression, credentials)
+
+
+def split_channel_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(channel keyword arguments, the rest)`` of a constructor's ``**kwargs``."""
+    channel = {k: v for k, v in kwargs.items() if k in CHANNEL_KWARGS}
+    return channel, {k: v for k, v in kwargs.items() if k not in CHANNEL_KWARGS}
+
+
+def _channel_kwargs(platform: PlatformConfig, extras: ChannelExtras) -> dict[str, Any]:
+    # gRPC takes the first value of a repeated channel argument: the user's go first, so that they win
+    options = list(extras.options) + channel_options(platform)
+    kwargs: dict[str, Any] = {"options": options, "compression": extras.compression}
+    if not platform.insecure:
+        kwargs["credentials"] = extras.credentials or _channel_credentials(platform)
+    return kwargs
+
+
+def create_channel(platform: PlatformConfig, extras: ChannelExtras = ChannelExtras()) -> grpc.Channel:
     """A blocking gRPC channel to ``platform.endpoint`` (plaintext when ``insecure``, else TLS)."""
     import grpc
 
-    options = channel_options(platform)
+    kwargs = _channel_kwargs(platform, extras)
     if platform.insecure:
-        return grpc.insecure_channel(platform.endpoint, options=options)
-    return grpc.secure_channel(platform.endpoint, _channel_credentials(platform), options=options)
+        return grpc.insecure_channel(platform.endpoint, **kwargs)
+    return grpc.secure_channel(platform.endpoint, **kwargs)
 
 
-def create_aio_channel(platform: PlatformConfig) -> grpc.aio.Channel:
+def create_aio_channel(platform: PlatformConfig, extras: ChannelExtras = ChannelExtras()) -> grpc.aio.Channel:
     """An asyncio gRPC channel (bound to the running event loop)."""
     import grpc.aio
 
-    options = channel_options(platform)
+    kwargs = _channel_kwargs(platform, extras)
     if platform.insecure:
-        return grpc.aio.insecure_channel(platform.endpoint, options=options)
-    return grpc.aio.secure_channel(platform.endpoint, _channel_credentials(platform), options=options)
+        return grpc.aio.insecure_channel(platform.endpoint, **kwargs)
+    return grpc.aio.secure_channel(platform.endpoint, **kwargs)
 
 
 def _stub(channel: Any, service: str) -> Any:
@@ -245,8 +311,15 @@ def _code_name(exc: Exception) -> str:
 class SyncTransport:
     """Runs calls on a blocking gRPC channel."""
 
-    def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
+    def __init__(
+        self,
+        platform: PlatformConfig,
+        auth: Authenticator,
+        stats: RpcStats | None = None,
+        extras: ChannelExtras = ChannelExtras(),
+    ) -> None:
         self.policy = _CallPolicy(platform, auth, stats)
+        self.extras = extras
         self._channel: grpc.Channel | None = None
         self._methods: dict[tuple[str, str, Any], Any] = {}
         self._lock = threading.Lock()
@@ -261,7 +334,7 @@ class SyncTransport:
         if fn is None:
             with self._lock:
                 if self._channel is None:
-                    self._channel = create_channel(self.policy.platform)
+                    self._channel = create_channel(self.policy.platform, self.extras)
                 fn = _bind(self._channel, call)
                 self._methods[key] = fn
         return fn
@@ -318,8 +391,15 @@ class SyncTransport:
 class AsyncTransport:
     """Runs calls on a ``grpc.aio`` channel; the channel is (re)created for the running event loop."""
 
-    def __init__(self, platform: PlatformConfig, auth: Authenticator, stats: RpcStats | None = None) -> None:
+    def __init__(
+        self,
+        platform: PlatformConfig,
+        auth: Authenticator,
+        stats: RpcStats | None = None,
+        extras: ChannelExtras = ChannelExtras(),
+    ) -> None:
         self.policy = _CallPolicy(platform, auth, stats)
+        self.extras = extras
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._methods: dict[tuple[str, str, Any], Any] = {}
@@ -332,7 +412,7 @@ class AsyncTransport:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._channel is None:
             # grpc.aio channels belong to one loop; Airflow triggers and tests may use several over time.
-            self._channel = create_aio_channel(self.policy.platform)
+            self._channel = create_aio_channel(self.policy.platform, self.extras)
             self._loop = loop
             self._methods.clear()
         key = (call.service, call.method, call.decode)
@@ -461,8 +541,10 @@ def _strip_query(url: str) -> str:
 
 
 __all__ = [
+    "CHANNEL_KWARGS",
     "STUBS",
     "AsyncTransport",
+    "ChannelExtras",
     "HttpResponse",
     "RpcStats",
     "SyncTransport",

@@ -85,6 +85,14 @@ def config_objects(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]:
     seen["for_endpoint.defaults"] = (remote.default_project, remote.default_domain, remote.interactive_mode_enabled)
     positional = FlyteRemote(Config.for_endpoint(ctx.endpoint, insecure=True), P, D, "flyte://my-s3-bucket/", True)
     seen["positional.interactive"] = positional.interactive_mode_enabled
+    # flytekit's **kwargs: the gRPC channel's arguments, in the constructor and the classmethods
+    import grpc
+
+    channel_kwargs = {"options": [("grpc.max_receive_message_length", 64 << 20)], "compression": grpc.Compression.Gzip}
+    tuned = FlyteRemote(Config.for_endpoint(ctx.endpoint, insecure=True), P, D, **channel_kwargs)
+    seen["channel_kwargs"] = tuned.fetch_launch_plan(name=f"{WF}.simple_wf", version=ctx.version).id.name
+    tuned = FlyteRemote.for_endpoint(ctx.endpoint, insecure=True, default_project=P, default_domain=D, **channel_kwargs)
+    seen["for_endpoint.channel_kwargs"] = tuned.fetch_launch_plan(name=f"{WF}.simple_wf", version=ctx.version).id.name
     seen["active.unknown"] = remote.fetch_active_launchplan(name="no.such.plan")
     active = remote.fetch_active_launchplan(name="dropin_daily")
     seen["active.daily"] = (active.id.name, active.id.version == ctx.version)
@@ -190,6 +198,9 @@ def monitor(FlyteRemote: Any, ctx: SimpleNamespace) -> dict[str, Any]:
     n0 = nodes["n0"]
     seen["n0"] = (dict(n0.inputs), dict(n0.outputs), type(n0.closure.duration).__name__)
     seen["n0.tasks"] = [_task_view(t) for t in n0.task_executions]
+    synced = remote.sync_execution(fetched, sync_nodes=True, rpc_timeout=timedelta(seconds=30))
+    seen["sync_execution"] = (dict(synced.outputs), sorted(synced.node_executions))
+    seen["sync_execution.entity"] = _caught(lambda: remote.sync_execution(fetched, lp), ValueError)
     return seen
 
 

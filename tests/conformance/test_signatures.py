@@ -28,6 +28,7 @@ SAME_SIGNATURE = [
     "execute",
     "wait",
     "sync",
+    "sync_execution",
     "terminate",
     "list_signals",
     "approve",
@@ -85,9 +86,7 @@ def test_every_public_member_is_accounted_for() -> None:
     from flytekit.remote import FlyteRemote as Theirs
 
     public = {n for n in dir(Theirs) if not n.startswith("_")}
-    listed = (
-        set(SAME_SIGNATURE + EXECUTE_ALIASES + NOT_SUPPORTED) | set(INSTANCE_ATTRIBUTES) | {"sync_execution"}
-    )
+    listed = set(SAME_SIGNATURE + EXECUTE_ALIASES + NOT_SUPPORTED) | set(INSTANCE_ATTRIBUTES)
     assert public <= listed, sorted(public - listed)
 
 
@@ -100,9 +99,12 @@ def test_flytekit_parameters_in_flytekit_positions(name: str) -> None:
     theirs = [
         p.name for p in _params(getattr(Theirs, name)) if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in _params(getattr(Theirs, name)))
     for client in (FlyteRemote, AsyncFlyteRemote):
         ours = [p.name for p in _params(getattr(client, name)) if p.kind == p.POSITIONAL_OR_KEYWORD]
         assert ours[: len(theirs)] == theirs, (name, ours, theirs)
+        # flytekit's **kwargs (the gRPC channel's arguments, for the constructors) are taken too
+        assert not takes_kwargs or any(p.kind == p.VAR_KEYWORD for p in _params(getattr(client, name))), name
 
 
 @pytest.mark.parametrize("name", EXECUTE_ALIASES)

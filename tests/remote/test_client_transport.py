@@ -21,6 +21,7 @@ from airflow_provider_flyte.remote import AsyncFlyteRemote, Config, FlyteRemote
 from airflow_provider_flyte.remote.errors import (
     FlyteAuthenticationError,
     FlyteEntityNotFoundError,
+    FlyteError,
     FlyteSystemError,
     FlyteSystemUnavailableError,
     FlyteTimeoutError,
@@ -345,3 +346,78 @@ def test_error_mapping(mini: Callable[..., SandboxThread]) -> None:
         pytest.raises(FlyteSystemUnavailableError),
     ):
         _get_version(remote)
+
+
+# ------------------------------------------------------------------- flytekit's channel keyword arguments
+
+
+def test_channel_options_win_over_ours(mini: Callable[..., SandboxThread]) -> None:
+    """``FlyteRemote(config, options=[...])`` as flytekit: the options reach the channel and win over our defaults
+    (a receive limit below the response's size fails the call, which our 32 MiB default would not)."""
+    sb = mini()
+    tiny = [("grpc.max_receive_message_length", 2)]
+    with (
+        FlyteRemote(Config.for_sandbox(sb.endpoint, rpc_retries=0), options=tiny) as remote,
+        pytest.raises(FlyteError, match="larger than max"),
+    ):
+        remote.get_version()
+    # for_endpoint/for_sandbox hand channel arguments to the client and the rest to PlatformConfig
+    remote = FlyteRemote.for_endpoint(sb.endpoint, insecure=True, options=tiny, rpc_retries=0)
+    assert remote.config.platform.rpc_retries == 0
+    with remote, pytest.raises(FlyteError, match="larger than max"):
+        remote.get_version()
+    with FlyteRemote.for_sandbox(endpoint=sb.endpoint, options=[("grpc.primary_user_agent", "mine")]) as remote:
+        assert remote.get_version() == "mini"
+
+
+async def test_async_channel_options_and_compression(mini: Callable[..., SandboxThread]) -> None:
+    sb = mini()
+    tiny = [("grpc.max_receive_message_length", 2)]
+    remote = AsyncFlyteRemote(Config.for_sandbox(sb.endpoint, rpc_retries=0), options=tiny)
+    try:
+        with pytest.raises(FlyteError, match="larger than max"):
+            await remote.get_version()
+    finally:
+        await remote.close()
+    remote = AsyncFlyteRemote(Config.for_sandbox(sb.endpoint), compression=grpc.Compression.Gzip)
+    try:
+        assert await remote.get_version() == "mini"
+    finally:
+        await remote.close()
+
+
+def test_channel_credentials_replace_the_configs(mini: Callable[..., SandboxThread], tls_files: TlsFiles) -> None:
+    """``credentials=grpc.ssl_channel_credentials(...)`` (flytekit's way to bring a CA) replaces the TLS
+    credentials built from the config, which knows no CA for this server here."""
+    sb = mini(tls_cert_file=tls_files.cert, tls_key_file=tls_files.key)
+    credentials = grpc.ssl_channel_credentials(tls_files.ca_cert.read_bytes())
+    with FlyteRemote(Config.for_endpoint(sb.endpoint), credentials=credentials) as remote:
+        assert remote.get_version() == "mini"
+    with (
+        FlyteRemote(Config.for_endpoint(sb.endpoint, rpc_retries=0)) as remote,
+        pytest.raises(FlyteSystemUnavailableError),
+    ):
+        remote.get_version()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"timeout": 5}, TypeError, r"unexpected keyword argument\(s\) 'timeout'.*options, compression, credentials"),
+        ({"options": [("grpc.x",)]}, TypeError, r"\(name, value\) pairs"),
+        ({"options": ["grpc.x"]}, TypeError, r"\(name, value\) pairs"),
+        ({"compression": "gzip"}, TypeError, r"grpc.Compression"),
+        ({"credentials": "ca.pem"}, TypeError, r"grpc.ChannelCredentials"),
+    ],
+)
+def test_bad_channel_arguments_are_refused_up_front(kwargs: dict[str, Any], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        FlyteRemote(Config.for_endpoint("127.0.0.1:1", insecure=True), **kwargs)
+    with pytest.raises(error, match=message):
+        AsyncFlyteRemote(Config.for_endpoint("127.0.0.1:1", insecure=True), **kwargs)
+
+
+def test_credentials_on_a_plaintext_config_are_refused(tls_files: TlsFiles) -> None:
+    credentials = grpc.ssl_channel_credentials(tls_files.ca_cert.read_bytes())
+    with pytest.raises(ValueError, match=r"credentials are for TLS channels.*insecure"):
+        FlyteRemote(Config.for_endpoint("127.0.0.1:1", insecure=True), credentials=credentials)

@@ -9,6 +9,7 @@ return value. :func:`drive_sync` and :func:`drive_async` are the only two driver
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -103,6 +104,22 @@ async def drive_async(op: Op[T], invoke: Callable[[Call], Awaitable[Any]]) -> T:
                 run.answer = (
                     await asyncio.to_thread(step.fn) if isinstance(step, Local) else await invoke(step)
                 )
+        except FlyteError as exc:
+            run.error = exc
+    return run.result  # type: ignore[no-any-return]
+
+
+def with_rpc_timeout(op: Op[T], seconds: float | None) -> Op[T]:
+    """``op`` with the deadline of each of its RPCs at most ``seconds`` (flytekit's scoped gRPC deadline: a call's
+    own shorter timeout stays, the config's ``rpc_timeout`` is replaced); ``None`` leaves ``op`` unchanged."""
+    if seconds is None:
+        return (yield from op)
+    run = _Stepper(op)
+    while (step := run.next_step()) is not None:
+        if isinstance(step, Call):
+            step = dataclasses.replace(step, timeout=seconds if step.timeout is None else min(seconds, step.timeout))
+        try:
+            run.answer = yield step
         except FlyteError as exc:
             run.error = exc
     return run.result  # type: ignore[no-any-return]

@@ -308,8 +308,9 @@ def _code_name(exc: Exception) -> str:
 # ------------------------------------------------------------------------------------------- transports
 
 
-class SyncTransport:
-    """Runs calls on a blocking gRPC channel."""
+class _Transport:
+    """What both transports share: the call policy (deadlines, retries, error mapping, stats) and the extras of
+    the channel they create."""
 
     def __init__(
         self,
@@ -320,13 +321,18 @@ class SyncTransport:
     ) -> None:
         self.policy = _CallPolicy(platform, auth, stats)
         self.extras = extras
-        self._channel: grpc.Channel | None = None
         self._methods: dict[tuple[str, str, Any], Any] = {}
         self._lock = threading.Lock()
 
     @property
     def stats(self) -> RpcStats:
         return self.policy.stats
+
+
+class SyncTransport(_Transport):
+    """Runs calls on a blocking gRPC channel."""
+
+    _channel: grpc.Channel | None = None  # created on the first call
 
     def _method(self, call: Call) -> Any:
         key = (call.service, call.method, call.decode)
@@ -388,25 +394,11 @@ class SyncTransport:
             self._methods.clear()
 
 
-class AsyncTransport:
+class AsyncTransport(_Transport):
     """Runs calls on a ``grpc.aio`` channel; the channel is (re)created for the running event loop."""
 
-    def __init__(
-        self,
-        platform: PlatformConfig,
-        auth: Authenticator,
-        stats: RpcStats | None = None,
-        extras: ChannelExtras = ChannelExtras(),
-    ) -> None:
-        self.policy = _CallPolicy(platform, auth, stats)
-        self.extras = extras
-        self._channel: grpc.aio.Channel | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._methods: dict[tuple[str, str, Any], Any] = {}
-
-    @property
-    def stats(self) -> RpcStats:
-        return self.policy.stats
+    _channel: grpc.aio.Channel | None = None  # created on the first call of each event loop
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def _method(self, call: Call) -> Any:
         loop = asyncio.get_running_loop()

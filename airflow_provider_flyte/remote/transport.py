@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -111,13 +111,14 @@ class ChannelExtras:
                 f"extra keyword arguments go to the gRPC channel ({', '.join(CHANNEL_KWARGS)}); connection settings "
                 "are PlatformConfig fields (Config.for_endpoint(endpoint, ..., rpc_timeout=...))"
             )
-        options = tuple(kwargs.get("options") or ())
+        given = kwargs.get("options") or ()
+        pairs_hint = "pairs such as [('grpc.max_receive_message_length', 64 << 20)]"
+        if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+            raise TypeError(f"options must be a list of (name, value) {pairs_hint}, got {given!r}")
+        options = tuple(given)
         for option in options:
             if not (isinstance(option, tuple | list) and len(option) == 2 and isinstance(option[0], str)):
-                raise TypeError(
-                    f"options must be (name, value) pairs such as ('grpc.max_receive_message_length', 64 << 20), "
-                    f"got {option!r}"
-                )
+                raise TypeError(f"options must be (name, value) {pairs_hint}, got {option!r}")
         compression, credentials = kwargs.get("compression"), kwargs.get("credentials")
         if compression is not None or credentials is not None:
             import grpc

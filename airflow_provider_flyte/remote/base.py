@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -834,9 +833,7 @@ class RemoteBase:
         as flytekit does for workflow executions."""
         if entity_definition is not None:
             raise ValueError("Entity definition arguments aren't supported when syncing workflow executions")
-        timeout = waiting.seconds(rpc_timeout)
-        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(f"rpc_timeout must be a positive number of seconds (or None), got {rpc_timeout!r}")
+        timeout = waiting.positive_seconds(rpc_timeout, "rpc_timeout")
         synced = yield from with_rpc_timeout(self._op_sync(execution, sync_nodes=sync_nodes), timeout)
         return synced
 

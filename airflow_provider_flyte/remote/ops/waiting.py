@@ -36,6 +36,14 @@ def seconds(value: float | timedelta | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def positive_seconds(value: float | timedelta | None, name: str) -> float | None:
+    """:func:`seconds` of a duration that must be positive and finite when given (``ValueError`` naming ``name``)."""
+    result = seconds(value)
+    if result is not None and not (result > 0 and math.isfinite(result)):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return result
+
+
 class WaitClock:
     """When to poll and when to give up: a fixed ``poll_interval``, or (default) polls starting at 50 ms and
     doubling up to 5 s. A negative ``timeout`` or a ``poll_interval`` that is not positive is a ``ValueError``."""
@@ -44,9 +52,7 @@ class WaitClock:
         t = seconds(timeout)
         if t is not None and not (t >= 0 and not math.isnan(t)):
             raise ValueError(f"timeout must be >= 0 seconds (or None to wait forever), got {timeout!r}")
-        self.fixed = seconds(poll_interval)
-        if self.fixed is not None and not (self.fixed > 0 and math.isfinite(self.fixed)):
-            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        self.fixed = positive_seconds(poll_interval, "poll_interval")
         self.deadline = None if t is None else time.monotonic() + t
         self._next = self.fixed if self.fixed is not None else FIRST_POLL
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,12 +21,6 @@ from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
 from airflow_provider_flyte.sandbox.testing import SandboxThread
 
 P, D = "flytesnacks", "development"
-
-
-@pytest.fixture(scope="module")
-def remote(sandbox: SandboxThread) -> Iterator[FlyteRemote]:
-    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), default_project=P, default_domain=D) as r:
-        yield r
 
 
 class Entities:

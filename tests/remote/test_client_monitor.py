@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flyteidl.admin import workflow_pb2
 from flyteidl.core import types_pb2
 
-from airflow_provider_flyte.remote import Config, FlyteRemote, specs
+from airflow_provider_flyte.remote import FlyteRemote, specs
 from airflow_provider_flyte.remote.errors import (
     FlyteAssertionError,
     FlyteEntityNotFoundError,
@@ -20,16 +19,9 @@ from airflow_provider_flyte.remote.errors import (
 )
 from airflow_provider_flyte.remote.models import FlyteWorkflowExecution
 from airflow_provider_flyte.sandbox.inprocess import BUILTINS, inprocess_task
-from airflow_provider_flyte.sandbox.testing import SandboxThread
 
 P, D = "flytesnacks", "development"
 INT = specs.simple_type("INTEGER")
-
-
-@pytest.fixture(scope="module")
-def remote(sandbox: SandboxThread) -> Iterator[FlyteRemote]:
-    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), default_project=P, default_domain=D) as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

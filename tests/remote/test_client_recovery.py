@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from airflow_provider_flyte.sandbox.testing import SandboxThread
 
 P, D = "flytesnacks", "development"
 INT, STR = specs.simple_type("INTEGER"), specs.simple_type("STRING")
-
-
-@pytest.fixture(scope="module")
-def remote(sandbox: SandboxThread) -> Iterator[FlyteRemote]:
-    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), default_project=P, default_domain=D) as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,6 @@ from airflow_provider_flyte.sandbox.testing import SandboxThread
 P, D = "flytesnacks", "development"
 SINGLE = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=types_pb2.BlobType.SINGLE))
 MULTI = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=types_pb2.BlobType.MULTIPART))
-
-
-@pytest.fixture(scope="module")
-def remote(sandbox: SandboxThread) -> Iterator[FlyteRemote]:
-    with FlyteRemote(Config.for_sandbox(sandbox.endpoint), default_project=P, default_domain=D) as r:
-        yield r
 
 
 def test_upload_file(remote: FlyteRemote, tmp_path: Path) -> None:

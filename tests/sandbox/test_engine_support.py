@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flyteidl.admin import execution_pb2 as admin_execution_pb2
-from flyteidl.admin import signal_pb2
+from flyteidl.admin import signal_pb2, task_pb2
 from flyteidl.core import (
     compiler_pb2,
     identifier_pb2,
@@ -90,6 +90,23 @@ def lmap(**values: Any) -> literals_pb2.LiteralMap:
     for k, v in values.items():
         m.literals[k].CopyFrom(v if isinstance(v, literals_pb2.Literal) else lit(v))
     return m
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (Linux ``/proc``; a zombie has exited)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def start_task_execution(stub: Any, template: tasks_pb2.TaskTemplate, name: str, inputs: Any) -> None:
+    """Register ``template`` and create the single-task execution ``name`` of it (flytesnacks/development) with
+    raw AdminService calls on ``stub``."""
+    stub.CreateTask(task_pb2.TaskCreateRequest(id=template.id, spec=task_pb2.TaskSpec(template=template)))
+    request = admin_execution_pb2.ExecutionCreateRequest(project=P, domain=D, name=name, inputs=inputs)
+    request.spec.launch_plan.CopyFrom(template.id)
+    stub.CreateExecution(request, timeout=30)
 
 
 def task(

@@ -233,14 +233,6 @@ def _task_processes(parent: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status  # a zombie has exited
-
-
 @pytest.mark.flytekit
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
@@ -248,7 +240,7 @@ def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
     pytest.importorskip("flytekit")
     from tests.sandbox.flyte_code import tasks as code
     from tests.sandbox.test_engine_flytekit import REPO, serialize
-    from tests.sandbox.test_engine_support import lmap
+    from tests.sandbox.test_engine_support import alive, lmap, start_task_execution
 
     template = serialize(code.sleepy)
     # cold task processes are children of the sandbox (warm ones: tests/sandbox/test_task_workers.py)
@@ -257,12 +249,7 @@ def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
     try:
         with grpc.insecure_channel(process.endpoint) as channel:
             stub = admin_pb2_grpc.AdminServiceStub(channel)
-            stub.CreateTask(task_pb2.TaskCreateRequest(id=template.id, spec=task_pb2.TaskSpec(template=template)))
-            request = execution_pb2.ExecutionCreateRequest(
-                project=P, domain=D, name="sleeping-at-kill", inputs=lmap(seconds=300.0)
-            )
-            request.spec.launch_plan.CopyFrom(template.id)
-            stub.CreateExecution(request, timeout=30)
+            start_task_execution(stub, template, "sleeping-at-kill", lmap(seconds=300.0))
             deadline = time.monotonic() + 60
             while not (tasks := _task_processes(process.pid)):
                 assert time.monotonic() < deadline, "the task process never started"
@@ -271,7 +258,7 @@ def test_kill_9_also_ends_running_task_processes(tmp_path: Path) -> None:
         process.kill()
     try:
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in tasks):
+        while any(alive(pid) for pid in tasks):
             assert time.monotonic() < deadline, f"task processes {tasks} outlived the killed sandbox"
             time.sleep(0.05)
     finally:

@@ -19,7 +19,7 @@ from airflow_provider_flyte.remote.specs import binding_from_promise
 from airflow_provider_flyte.sandbox.cli import build_parser, config_from_args, config_to_argv
 from airflow_provider_flyte.sandbox.config import SandboxConfig
 from airflow_provider_flyte.sandbox.engine.flytekit_runner import FlytekitRunner
-from tests.sandbox.test_engine_support import INT, STR, Harness, lit, wf_id
+from tests.sandbox.test_engine_support import INT, STR, Harness, alive, lit, wf_id
 
 pytestmark = pytest.mark.flytekit
 flytekit = pytest.importorskip("flytekit")
@@ -32,13 +32,6 @@ def serialize(entity: Any) -> tasks_pb2.TaskTemplate:
     from tests.sandbox.test_engine_flytekit import serialize as flytekit_serialize
 
     return flytekit_serialize(entity)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
 
 
 def _normalize(text: str, data_dir: Path) -> str:
@@ -113,7 +106,7 @@ async def _scenarios(tmp_path: Path, mode: str) -> dict[str, Any]:
     }
     results = dict(zip(runs, await asyncio.gather(*runs.values()), strict=True))
     pid_file = tmp_path / f"{mode}.pid"
-    results["timed_out_process_alive"] = pid_file.exists() and _alive(int(pid_file.read_text()))
+    results["timed_out_process_alive"] = pid_file.exists() and alive(int(pid_file.read_text()))
     await h.engine.shutdown()
     results["work_dirs_left"] = sorted(p.name for p in (tmp_path / mode / "work").iterdir())
     return results
@@ -175,13 +168,13 @@ async def test_abort_kills_the_task_process(tmp_path: Path, mode: str) -> None:
             break
         await asyncio.sleep(0.02)
     pid = int(pid_file.read_text())
-    assert _alive(pid)
+    assert alive(pid)
     await h.engine.abort(job.execution_id, "bye")
     assert h.task_phases(job.execution_id.name, "n0")[-1] == (0, "ABORTED")
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert not _alive(pid)
+    assert not alive(pid)
     await h.engine.shutdown()
 
 
@@ -265,12 +258,11 @@ def test_task_workers_option(tmp_path: Path) -> None:
 
 def test_kill_9_of_the_sandbox_also_ends_warm_task_processes(tmp_path: Path) -> None:
     import grpc
-    from flyteidl.admin import execution_pb2, task_pb2
     from flyteidl.service import admin_pb2_grpc
 
     from airflow_provider_flyte.sandbox.testing import SandboxProcess
     from tests.sandbox.flyte_code import workers
-    from tests.sandbox.test_engine_support import lmap
+    from tests.sandbox.test_engine_support import lmap, start_task_execution
 
     template = serialize(workers.waits)
     pid_file = tmp_path / "pid"
@@ -279,22 +271,17 @@ def test_kill_9_of_the_sandbox_also_ends_warm_task_processes(tmp_path: Path) -> 
     try:
         with grpc.insecure_channel(process.endpoint) as channel:
             stub = admin_pb2_grpc.AdminServiceStub(channel)
-            stub.CreateTask(task_pb2.TaskCreateRequest(id=template.id, spec=task_pb2.TaskSpec(template=template)))
-            request = execution_pb2.ExecutionCreateRequest(
-                project="flytesnacks", domain="development", name="waiting", inputs=lmap(pid_file=str(pid_file))
-            )
-            request.spec.launch_plan.CopyFrom(template.id)
-            stub.CreateExecution(request, timeout=30)
+            start_task_execution(stub, template, "waiting", lmap(pid_file=str(pid_file)))
             deadline = time.monotonic() + 60
             while not (pid_file.exists() and pid_file.read_text()):
                 assert time.monotonic() < deadline, "the task never started"
                 time.sleep(0.05)
         pid = int(pid_file.read_text())
         worker = int(Path(f"/proc/{pid}/status").read_text().split("PPid:")[1].split()[0])
-        assert worker != process.pid and _alive(worker)  # forked by the warm worker
+        assert worker != process.pid and alive(worker)  # forked by the warm worker
     finally:
         process.kill()
     deadline = time.monotonic() + 10
-    while _alive(pid) or _alive(worker):
+    while alive(pid) or alive(worker):
         assert time.monotonic() < deadline, "the warm worker or its task outlived the killed sandbox"
         time.sleep(0.05)
